@@ -1,0 +1,68 @@
+"""Typed errors raised by django-saka.
+
+Every error a caller can meet is a subclass of :class:`SakaError`, so
+``except SakaError`` catches them all. Errors about bad input are also
+``ValueError`` subclasses. None of them is raised after anything was written.
+"""
+
+from __future__ import annotations
+
+
+class SakaError(Exception):
+    """Base class of every django-saka error."""
+
+
+class InvalidInput(SakaError, ValueError):
+    """An argument is malformed (metadata, idempotency key, target...); base of the
+    more specific input errors below."""
+
+
+class InvalidAmount(InvalidInput):
+    """An amount is not a positive whole number of grains within range."""
+
+
+class InvalidRate(InvalidInput):
+    """A rate is not an exact number in [0, 1]."""
+
+
+class InvalidUser(InvalidInput):
+    """The user is anonymous, unsaved or deleted."""
+
+
+class UnknownReason(InvalidInput):
+    """The reason is not in ``SAKA["REASONS"]`` (or is reserved for system moves)."""
+
+
+class DailyLimitReached(SakaError):
+    """The user reached the daily count or amount limit of this reason."""
+
+    def __init__(self, message: str, *, reason: str, limit: int, kind: str = "count") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.limit = limit
+        self.kind = kind
+
+
+class InsufficientBalance(SakaError):
+    """A spend asks for more grains than the wallet holds."""
+
+    def __init__(self, message: str, *, balance: int, requested: int) -> None:
+        super().__init__(message)
+        self.balance = balance
+        self.requested = requested
+
+
+class IdempotencyConflict(SakaError):
+    """An idempotency key was reused for a different request."""
+
+
+class CycleAlreadyRunning(SakaError):
+    """A compost or redistribution run of the same kind is already in progress."""
+
+
+class ConcurrencyError(SakaError):
+    """The database kept reporting deadlocks or serialization failures after retries."""
+
+
+class LedgerIsAppendOnly(SakaError):
+    """Code tried to change or delete ledger rows, which are append-only."""

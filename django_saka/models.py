@@ -1,0 +1,225 @@
+"""Models of django-saka: wallets, the append-only ledger, the silo and cycle runs."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from model_utils.models import TimeStampedModel
+
+from .exceptions import LedgerIsAppendOnly
+from .querysets import TransactionQuerySet, WalletQuerySet
+
+SILO_ID = 1
+
+
+class Direction(models.TextChoices):
+    EARN = "earn", _("earn")
+    SPEND = "spend", _("spend")
+
+
+class Wallet(TimeStampedModel):
+    """One person's grains. Changed only by the services, with a ledger row each time."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saka_wallet",
+        verbose_name=_("user"),
+    )
+    balance = models.BigIntegerField(_("balance"), default=0)
+    total_harvested = models.BigIntegerField(_("total harvested"), default=0)
+    total_spent = models.BigIntegerField(_("total spent"), default=0)
+    total_composted = models.BigIntegerField(_("total composted"), default=0)
+    total_received = models.BigIntegerField(_("total received"), default=0)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    last_composted_at = models.DateTimeField(_("last composted"), null=True, blank=True)
+
+    objects = WalletQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        # No secondary index holds balance, total_* or last_activity_at: harvests and
+        # spends rewrite those columns on every call, and an index on any of them would
+        # stop PostgreSQL from making those updates HOT (heap-only), costing an index
+        # write per harvest. The compost and redistribution scans walk the primary key
+        # in keyset order (id > cursor ORDER BY id LIMIT n), which is already an index
+        # and needs no sort; their eligibility filter is checked on the rows visited.
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="saka_wallet_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(total_harvested__gte=0)
+                & Q(total_spent__gte=0)
+                & Q(total_composted__gte=0)
+                & Q(total_received__gte=0),
+                name="saka_wallet_totals_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Wallet of user {self.user_id}: {self.balance} grains"
+
+
+class Silo(models.Model):
+    """The common pot: composted grains wait here to be redistributed. A singleton (id 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SILO_ID, editable=False)
+    balance = models.BigIntegerField(_("balance"), default=0)
+    total_composted = models.BigIntegerField(_("total composted"), default=0)
+    total_redistributed = models.BigIntegerField(_("total redistributed"), default=0)
+    total_closed = models.BigIntegerField(
+        _("total from closed accounts"),
+        default=0,
+        help_text=_("Grains returned to the silo when a user was deleted."),
+    )
+    last_compost_at = models.DateTimeField(_("last compost"), null=True, blank=True)
+    last_redistribution_at = models.DateTimeField(_("last redistribution"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("silo")
+        verbose_name_plural = _("silo")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=SILO_ID), name="saka_silo_singleton"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="saka_silo_balance_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Silo: {self.balance} grains"
+
+
+class CycleRun(models.Model):
+    """One compost or redistribution run: its parameters, progress and totals."""
+
+    class Kind(models.TextChoices):
+        COMPOST = "compost", _("compost")
+        REDISTRIBUTION = "redistribution", _("redistribution")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        COMPLETED = "completed", _("completed")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.RUNNING
+    )
+    # Equal to ``kind`` while the run is unfinished and NULL afterwards; its unique
+    # constraint lets at most one unfinished run exist per kind on every backend
+    # (MariaDB has no partial unique indexes, but ignores NULLs in unique ones).
+    active_kind = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    source = models.CharField(_("source"), max_length=32, default="api")
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    cutoff = models.DateTimeField(_("cutoff"), null=True, blank=True)
+    cursor = models.BigIntegerField(_("cursor"), default=0)
+    planned_wallets = models.BigIntegerField(_("planned wallets"), default=0)
+    planned_grains = models.BigIntegerField(_("planned grains"), default=0)
+    per_wallet = models.BigIntegerField(_("per wallet"), default=0)
+    wallets_done = models.BigIntegerField(_("wallets done"), default=0)
+    grains_done = models.BigIntegerField(_("grains moved"), default=0)
+    chunks_done = models.IntegerField(_("chunks done"), default=0)
+    silo_before = models.BigIntegerField(_("silo before"), null=True, blank=True)
+    silo_after = models.BigIntegerField(_("silo after"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("heartbeat"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cycle run")
+        verbose_name_plural = _("cycle runs")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["active_kind"], name="saka_run_one_active_per_kind"),
+        ]
+        indexes = [models.Index(fields=["kind", "-started_at"], name="saka_run_kind_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} run {self.pk} ({self.get_status_display()})"
+
+
+class Transaction(models.Model):
+    """One row of the append-only ledger: every balance change writes exactly one."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="saka_transactions",
+        verbose_name=_("user"),
+        db_index=False,  # covered by the (user, ...) indexes below
+    )
+    direction = models.CharField(_("direction"), max_length=5, choices=Direction.choices)
+    amount = models.BigIntegerField(_("amount"))
+    reason = models.CharField(_("reason"), max_length=64)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, null=True, blank=True)
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # covered by saka_tx_target_idx
+        verbose_name=_("target type"),
+    )
+    object_id = models.CharField(_("target id"), max_length=64, null=True, blank=True)
+    target = GenericForeignKey("content_type", "object_id")
+    run = models.ForeignKey(
+        CycleRun,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        db_index=False,  # covered by saka_tx_run_user_uniq
+        verbose_name=_("cycle run"),
+    )
+
+    objects = TransactionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="saka_tx_amount_gt_0"),
+            # NULL keys (and NULL users after deletion) never collide on any backend.
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], name="saka_tx_user_idempotency_uniq"
+            ),
+            # A retried chunk cannot debit or credit the same wallet twice in one run.
+            models.UniqueConstraint(fields=["run", "user"], name="saka_tx_run_user_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "reason", "created_at"], name="saka_tx_daily_idx"),
+            models.Index(fields=["user", "created_at"], name="saka_tx_history_idx"),
+            models.Index(fields=["content_type", "object_id"], name="saka_tx_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        sign = "+" if self.direction == Direction.EARN else "-"
+        return f"{sign}{self.amount} {self.reason} (user {self.user_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise LedgerIsAppendOnly(
+                "The SAKA ledger is append-only: an existing row cannot be saved again."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise LedgerIsAppendOnly("The SAKA ledger is append-only: rows cannot be deleted.")
+
+    @property
+    def signed_amount(self) -> int:
+        return self.amount if self.direction == Direction.EARN else -self.amount
+
+
+__all__ = ["CycleRun", "Direction", "Silo", "Transaction", "Wallet"]

@@ -1,0 +1,168 @@
+"""The ledger audit: the invariants of the design, checked with set-based SQL.
+
+Each check is one aggregate statement the database evaluates in a single pass;
+Python only reads the rows that disagree, a batch at a time, so the audit's memory
+does not grow with the number of wallets or ledger rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import connections
+
+from ..conf import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
+from ..models import SILO_ID, Silo, Transaction, Wallet
+from .results import AuditReport, Discrepancy
+
+DEFAULT_MAX_DISCREPANCIES = 1000
+_FETCH_SIZE = 2000
+_SYSTEM = sorted(SYSTEM_REASONS)
+_NOT_SYSTEM = "reason NOT IN (" + ", ".join(["%s"] * len(_SYSTEM)) + ")"
+
+
+def _tables(connection: Any) -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "wallet": quote(Wallet._meta.db_table),
+        "ledger": quote(Transaction._meta.db_table),
+        "silo": quote(Silo._meta.db_table),
+    }
+
+
+# One pass over the ledger, per user: the net balance and the four wallet totals.
+_PER_USER_LEDGER = f"""
+    SELECT user_id,
+           SUM(CASE WHEN direction = 'earn' THEN amount ELSE -amount END) AS net,
+           SUM(CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END)
+               AS harvested,
+           SUM(CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END) AS spent,
+           SUM(CASE WHEN direction = 'spend' AND reason = %s THEN amount ELSE 0 END)
+               AS composted,
+           SUM(CASE WHEN direction = 'earn' AND reason = %s THEN amount ELSE 0 END) AS received
+    FROM {{ledger}}
+    WHERE user_id IS NOT NULL
+    GROUP BY user_id
+"""
+_PER_USER_PARAMS = [*_SYSTEM, *_SYSTEM, COMPOST_REASON, REDISTRIBUTION_REASON]
+
+_WALLET_COLUMNS = ("balance", "total_harvested", "total_spent", "total_composted", "total_received")
+_LEDGER_COLUMNS = ("net", "harvested", "spent", "composted", "received")
+
+_WALLETS_DISAGREEING = f"""
+    SELECT w.user_id, {", ".join(f"w.{c}" for c in _WALLET_COLUMNS)},
+           {", ".join(f"COALESCE(l.{c}, 0)" for c in _LEDGER_COLUMNS)}
+    FROM {{wallet}} w LEFT JOIN ({_PER_USER_LEDGER}) l ON l.user_id = w.user_id
+    WHERE {" OR ".join(
+        f"w.{w} <> COALESCE(l.{c}, 0)" for w, c in zip(_WALLET_COLUMNS, _LEDGER_COLUMNS)
+    )}
+    ORDER BY w.user_id
+"""
+
+_LEDGER_WITHOUT_WALLET = f"""
+    SELECT l.user_id, l.net FROM ({_PER_USER_LEDGER}) l
+    WHERE l.net <> 0 AND NOT EXISTS (SELECT 1 FROM {{wallet}} w WHERE w.user_id = l.user_id)
+    ORDER BY l.user_id
+"""
+
+_LEDGER_TOTALS = """
+    SELECT direction, reason, user_id IS NULL, SUM(amount), COUNT(*)
+    FROM {ledger} GROUP BY direction, reason, user_id IS NULL
+"""
+
+_WALLET_TOTALS = """
+    SELECT COUNT(*), COALESCE(SUM(balance), 0),
+           COALESCE(SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END), 0)
+    FROM {wallet}
+"""
+
+_SILO = (
+    "SELECT balance, total_composted, total_redistributed, total_closed FROM {silo} "
+    "WHERE id = %s"
+)
+
+
+def _stream(cursor: Any, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(_FETCH_SIZE):
+        yield from rows
+
+
+class _Collector:
+    """Gathers discrepancies up to a cap, so a badly broken ledger cannot flood memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: list[Discrepancy] = []
+        self.truncated = False
+
+    def add(self, check: str, subject: str, expected: Any, found: Any) -> None:
+        expected, found = int(expected), int(found)
+        if expected == found:
+            return
+        if len(self.items) >= self.limit:
+            self.truncated = True
+            return
+        self.items.append(Discrepancy(check, subject, expected, found))
+
+
+def audit_ledger(
+    *, using: str = "default", max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES
+) -> AuditReport:
+    """Check every invariant of the design; ``ok`` is True only if none is broken."""
+    connection = connections[using]
+    tables = _tables(connection)
+    found = _Collector(max_discrepancies)
+    with connection.cursor() as cursor:
+        totals: dict[tuple[str, str], int] = {}
+        null_user_net = 0
+        ledger_rows = 0
+        cursor.execute(_LEDGER_TOTALS.format(**tables))
+        for direction, reason, user_is_null, amount, count in cursor.fetchall():
+            kind = "system" if reason in SYSTEM_REASONS else "own"
+            key = (direction, reason if kind == "system" else "own")
+            totals[key] = totals.get(key, 0) + int(amount)
+            ledger_rows += count
+            if user_is_null:
+                null_user_net += int(amount) if direction == "earn" else -int(amount)
+        harvested = totals.get(("earn", "own"), 0)
+        spent = totals.get(("spend", "own"), 0)
+        composted = totals.get(("spend", COMPOST_REASON), 0)
+        closed = totals.get(("spend", ACCOUNT_CLOSED_REASON), 0)
+        redistributed = totals.get(("earn", REDISTRIBUTION_REASON), 0)
+
+        cursor.execute(_WALLET_TOTALS.format(**tables))
+        wallet_count, wallet_sum, negative_wallets = cursor.fetchone()
+        cursor.execute(_SILO.format(**tables), [SILO_ID])
+        silo = cursor.fetchone() or (0, 0, 0, 0)
+        silo_balance, silo_composted, silo_redistributed, silo_closed = silo
+
+        found.add(
+            "conservation", "wallets + silo vs harvested - spent",
+            harvested - spent, int(wallet_sum) + silo_balance,
+        )
+        found.add("silo", "silo balance", composted + closed - redistributed, silo_balance)
+        found.add("silo", "silo total_composted", composted, silo_composted)
+        found.add("silo", "silo total_redistributed", redistributed, silo_redistributed)
+        found.add("silo", "silo total_closed", closed, silo_closed)
+        found.add("non-negative", "wallets below zero", 0, negative_wallets)
+        found.add("non-negative", "silo balance below zero", 0, min(silo_balance, 0))
+        found.add("closed accounts", "net of ledger rows of deleted users", 0, null_user_net)
+
+        for row in _stream(cursor, _WALLETS_DISAGREEING.format(**tables), _PER_USER_PARAMS):
+            user_id, wallet_values, ledger_values = row[0], row[1:6], row[6:11]
+            for column, in_wallet, in_ledger in zip(_WALLET_COLUMNS, wallet_values, ledger_values):
+                found.add("wallet", f"user {user_id} {column}", in_ledger, in_wallet)
+        for user_id, net in _stream(
+            cursor, _LEDGER_WITHOUT_WALLET.format(**tables), _PER_USER_PARAMS
+        ):
+            found.add("wallet", f"user {user_id} has ledger rows but no wallet", 0, net)
+
+    return AuditReport(
+        ok=not found.items and not found.truncated,
+        wallets_checked=int(wallet_count),
+        ledger_rows=int(ledger_rows),
+        discrepancies=found.items,
+        truncated=found.truncated,
+    )

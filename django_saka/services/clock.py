@@ -1,0 +1,17 @@
+"""Local-day arithmetic in the project's TIME_ZONE."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.utils import timezone
+
+
+def local_midnight(moment: datetime | None = None) -> datetime:
+    """The start of the local day (project TIME_ZONE) that contains ``moment``.
+
+    Built from the local date rather than by subtracting hours, so it stays right on
+    days when daylight saving time changes and the day is 23 or 25 hours long.
+    """
+    local = timezone.localtime(moment or timezone.now())
+    return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)

@@ -1,0 +1,47 @@
+"""Closing an account: a deleted user's grains go back to the silo, never lost."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import signals
+from ..conf import ACCOUNT_CLOSED_REASON
+from ..models import Direction, Transaction, Wallet
+from .silo import add_to_silo
+
+
+def close_wallet(wallet_id: int, *, using: str) -> int:
+    """Move the wallet's whole balance to the silo with an ``account_closed`` ledger row.
+
+    Called just before the wallet row is deleted, inside the deleting transaction;
+    returns the grains moved. The wallet is left at zero, so it balances even if the
+    caller keeps it.
+    """
+    with transaction.atomic(using=using):
+        wallet = (
+            Wallet.objects.using(using)
+            .select_for_update()
+            .filter(pk=wallet_id)
+            .values("user_id", "balance")
+            .first()
+        )
+        if wallet is None or wallet["balance"] == 0:
+            return 0
+        amount = wallet["balance"]
+        Transaction.objects.using(using).create(
+            user_id=wallet["user_id"],
+            direction=Direction.SPEND,
+            reason=ACCOUNT_CLOSED_REASON,
+            amount=amount,
+            created_at=timezone.now(),
+        )
+        Wallet.objects.using(using).filter(pk=wallet_id).update(balance=F("balance") - amount)
+        add_to_silo(amount, using=using, total_closed=amount)
+        user_id = wallet["user_id"]
+        transaction.on_commit(
+            lambda: signals.account_closed.send(sender=Wallet, user_id=user_id, amount=amount),
+            using=using,
+        )
+    return amount

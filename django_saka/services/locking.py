@@ -1,0 +1,46 @@
+"""Finding, creating and locking one wallet row."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+
+from ..exceptions import InvalidUser
+from ..models import Wallet
+
+_LOCKED_FIELDS = ("id", "user_id", "balance", "total_harvested", "total_spent")
+
+
+def lock_wallet(user_id: int) -> Wallet | None:
+    """Lock the user's wallet row for the rest of the transaction, or None if it has none.
+
+    PostgreSQL takes FOR NO KEY UPDATE, which does not block inserts of rows that
+    reference the wallet; other backends take FOR UPDATE (SQLite locks the whole
+    database on the first write instead).
+    """
+    no_key = connection.features.has_select_for_no_key_update
+    return (
+        Wallet.objects.select_for_update(no_key=no_key)
+        .only(*_LOCKED_FIELDS)
+        .filter(user_id=user_id)
+        .first()
+    )
+
+
+def ensure_wallet(user_id: int) -> None:
+    """Create the user's wallet if it has none; safe when many callers race to create it.
+
+    Runs before the caller's locking transaction and commits on its own, so a
+    losing racer's duplicate-key error (and the shared lock InnoDB keeps after it)
+    ends before the wallet is locked. Inside a caller's transaction it uses a savepoint.
+    """
+    if Wallet.objects.filter(user_id=user_id).exists():
+        return
+    if not get_user_model()._base_manager.filter(pk=user_id).exists():
+        raise InvalidUser(f"User {user_id} does not exist (was it deleted?).")
+    try:
+        with transaction.atomic():
+            Wallet.objects.create(user_id=user_id)
+    except IntegrityError:
+        if not Wallet.objects.filter(user_id=user_id).exists():
+            raise

@@ -1,0 +1,265 @@
+"""Harvest and spend: the two moves a person makes, each one short locked transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction as db_transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from .. import conf, signals
+from ..conf import MAX_GRAINS, Reason
+from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBalance, InvalidAmount
+from ..models import Direction, Transaction, Wallet
+from . import validation
+from .clock import local_midnight
+from .locking import ensure_wallet, lock_wallet
+from .results import Balance, SupportSummary
+from .retry import atomic_with_retry
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a harvest or spend asks for; compared field by field on an idempotent retry."""
+
+    user_id: int
+    direction: str
+    reason: str
+    amount: int
+    metadata: dict[str, Any]
+    key: str | None
+    content_type_id: int | None = None
+    object_id: str | None = None
+
+    def matches(self, row: Transaction) -> bool:
+        return (
+            row.direction == self.direction
+            and row.reason == self.reason
+            and row.amount == self.amount
+            and row.metadata == self.metadata
+            and row.content_type_id == self.content_type_id
+            and row.object_id == self.object_id
+        )
+
+    def write(self, now: Any) -> Transaction:
+        return Transaction.objects.create(
+            user_id=self.user_id,
+            direction=self.direction,
+            reason=self.reason,
+            amount=self.amount,
+            metadata=self.metadata,
+            idempotency_key=self.key,
+            content_type_id=self.content_type_id,
+            object_id=self.object_id,
+            created_at=now,
+        )
+
+
+def _earlier_answer(request: _Request) -> Transaction | None:
+    """The row an earlier call with the same idempotency key wrote, if any."""
+    if request.key is None:
+        return None
+    earlier = Transaction.objects.filter(
+        user_id=request.user_id, idempotency_key=request.key
+    ).first()
+    if earlier is not None and not request.matches(earlier):
+        raise IdempotencyConflict(
+            f"Idempotency key {request.key!r} was already used for a different request "
+            f"(ledger row {earlier.pk}: {earlier.direction} {earlier.amount} {earlier.reason})."
+        )
+    return earlier
+
+
+def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
+    """Refuse a harvest past the reason's daily count or amount; one indexed query."""
+    if not reason.has_daily_cap:
+        return
+    today = Transaction.objects.harvests_since(user_id, reason.name, local_midnight()).aggregate(
+        count=Count("id"), grains=Sum("amount")
+    )
+    if reason.daily_limit is not None and today["count"] >= reason.daily_limit:
+        raise DailyLimitReached(
+            f"Daily limit reached for {reason.name!r}: {reason.daily_limit} harvests a day.",
+            reason=reason.name,
+            limit=reason.daily_limit,
+        )
+    if reason.daily_amount is not None and (today["grains"] or 0) + amount > reason.daily_amount:
+        raise DailyLimitReached(
+            f"Daily amount reached for {reason.name!r}: at most {reason.daily_amount} grains "
+            f"a day, {today['grains'] or 0} already harvested today.",
+            reason=reason.name,
+            limit=reason.daily_amount,
+            kind="amount",
+        )
+
+
+def harvest(
+    user: Any,
+    reason: str,
+    *,
+    amount: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Transaction | None:
+    """Credit ``user`` for a useful action; returns the EARN ledger row.
+
+    Returns None (and writes nothing) when ``SAKA["ENABLED"]`` is False.
+    """
+    if not conf.is_enabled():
+        return None
+    user_id = validation.user_id_of(user)
+    reason_settings = validation.harvest_reason(reason)
+    request = _Request(
+        user_id=user_id,
+        direction=Direction.EARN,
+        reason=reason_settings.name,
+        amount=validation.harvest_amount(reason_settings, amount),
+        metadata=validation.metadata_dict(metadata),
+        key=validation.idempotency_key(idempotency_key),
+    )
+    daily_amount = reason_settings.daily_amount
+    if daily_amount is not None and request.amount > daily_amount:
+        raise DailyLimitReached(
+            f"{request.amount} grains exceed the daily amount of {reason!r} ({daily_amount}).",
+            reason=reason_settings.name,
+            limit=daily_amount,
+            kind="amount",
+        )
+    ensure_wallet(user_id)
+    return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
+
+
+def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
+    wallet = lock_wallet(request.user_id)
+    assert wallet is not None, "ensure_wallet() created it"
+    earlier = _earlier_answer(request)
+    if earlier is not None:
+        return earlier
+    _check_daily_caps(reason, request.user_id, request.amount)
+    if wallet.balance > MAX_GRAINS - request.amount or (
+        wallet.total_harvested > MAX_GRAINS - request.amount
+    ):
+        raise InvalidAmount(
+            f"Harvesting {request.amount} grains would take the wallet past {MAX_GRAINS}."
+        )
+    now = timezone.now()
+    row = request.write(now)
+    Wallet.objects.filter(pk=wallet.pk).update(
+        balance=F("balance") + request.amount,
+        total_harvested=F("total_harvested") + request.amount,
+        last_activity_at=now,
+        modified=now,
+    )
+    new_balance = wallet.balance + request.amount
+    db_transaction.on_commit(
+        lambda: signals.harvested.send(
+            sender=Transaction,
+            transaction=row,
+            user_id=request.user_id,
+            reason=request.reason,
+            amount=request.amount,
+            balance=new_balance,
+        )
+    )
+    return row
+
+
+def spend(
+    user: Any,
+    amount: int,
+    reason: str,
+    *,
+    target: Any = None,
+    metadata: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Transaction | None:
+    """Debit ``user`` by ``amount`` grains, optionally in support of ``target``.
+
+    Raises :class:`InsufficientBalance` when the wallet holds less than ``amount``.
+    Returns None (and writes nothing) when ``SAKA["ENABLED"]`` is False.
+    """
+    if not conf.is_enabled():
+        return None
+    user_id = validation.user_id_of(user)
+    content_type_id, object_id = validation.target_reference(target)
+    request = _Request(
+        user_id=user_id,
+        direction=Direction.SPEND,
+        reason=validation.spend_reason(reason),
+        amount=validation.whole_grains(amount),
+        metadata=validation.metadata_dict(metadata),
+        key=validation.idempotency_key(idempotency_key),
+        content_type_id=content_type_id,
+        object_id=object_id,
+    )
+    return atomic_with_retry(lambda: _apply_spend(request, target))
+
+
+def _apply_spend(request: _Request, target: Any) -> Transaction:
+    wallet = lock_wallet(request.user_id)
+    earlier = _earlier_answer(request) if wallet is not None else None
+    if earlier is not None:
+        return earlier
+    balance = wallet.balance if wallet is not None else 0
+    if wallet is None or balance < request.amount:
+        raise InsufficientBalance(
+            f"Cannot spend {request.amount} grains: the wallet holds {balance}.",
+            balance=balance,
+            requested=request.amount,
+        )
+    now = timezone.now()
+    row = request.write(now)
+    Wallet.objects.filter(pk=wallet.pk).update(
+        balance=F("balance") - request.amount,
+        total_spent=F("total_spent") + request.amount,
+        last_activity_at=now,
+        modified=now,
+    )
+    new_balance = balance - request.amount
+    db_transaction.on_commit(
+        lambda: signals.spent.send(
+            sender=Transaction,
+            transaction=row,
+            user_id=request.user_id,
+            reason=request.reason,
+            amount=request.amount,
+            balance=new_balance,
+            target=target,
+        )
+    )
+    return row
+
+
+def get_balance(user: Any) -> Balance:
+    """The user's balance and lifetime totals (all zero before the first harvest)."""
+    user_id = validation.user_id_of(user)
+    row = (
+        Wallet.objects.for_user(user_id)
+        .values(
+            "balance",
+            "total_harvested",
+            "total_spent",
+            "total_composted",
+            "total_received",
+            "last_activity_at",
+        )
+        .first()
+    )
+    return Balance(**row) if row else Balance()
+
+
+def support_summary(target: Any) -> SupportSummary:
+    """Grains planted on ``target`` and the number of distinct supporters, in one query.
+
+    Supporters whose account was deleted still count in ``grains`` but no longer
+    in ``supporters`` (their ledger rows keep no user).
+    """
+    content_type_id, object_id = validation.target_reference(target)
+    if content_type_id is None:
+        raise validation.InvalidInput("support_summary() needs a saved model instance.")
+    totals = Transaction.objects.supporting(content_type_id, object_id).aggregate(
+        grains=Sum("amount"), supporters=Count("user_id", distinct=True)
+    )
+    return SupportSummary(grains=totals["grains"] or 0, supporters=totals["supporters"])

@@ -1,0 +1,37 @@
+"""Signals sent by django-saka, always after the database transaction commits.
+
+Receivers therefore never see a change that was rolled back, and a slow or failing
+receiver cannot hold a wallet lock. Every signal is sent with ``sender`` set to the
+model class named below. See ``docs/signals.md``.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent after a harvest commits. sender=Transaction.
+# Arguments: transaction (the EARN ledger row), user_id, reason, amount, balance
+# (the wallet balance right after the harvest).
+harvested = Signal()
+
+# Sent after a spend commits. sender=Transaction.
+# Arguments: transaction (the SPEND ledger row), user_id, reason, amount, balance,
+# target (the supported object or None).
+spent = Signal()
+
+# Sent after a wallet's balance returned to the silo because its user was deleted.
+# sender=Wallet. Arguments: user_id, amount.
+account_closed = Signal()
+
+# Sent when a compost or redistribution run starts. sender=CycleRun.
+# Arguments: run (the CycleRun), kind ("compost" or "redistribution").
+cycle_started = Signal()
+
+# Sent once per committed chunk of a run, never once per wallet. sender=CycleRun.
+# Arguments: run, kind, chunk (1-based number), user_ids (list of int), amounts
+# (list of int, aligned with user_ids).
+cycle_chunk_done = Signal()
+
+# Sent when a run completes or fails. sender=CycleRun.
+# Arguments: run, kind, report (the CycleReport).
+cycle_finished = Signal()

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+
+from django_saka import services
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under SAKA_REQUIRE_DB=1 (set by .ci/run) a server database must be reachable."""
+    if settings.DB_VENDOR == "sqlite" or os.environ.get("SAKA_REQUIRE_DB") != "1":
+        return
+    try:
+        connections["default"].ensure_connection()
+    except Exception as exc:  # any driver error means the server is not there
+        pytest.exit(f"SAKA_REQUIRE_DB=1 but {settings.DB_VENDOR} is unreachable: {exc}", 3)
+    finally:
+        connections["default"].close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Server-only tests skip on SQLite; on PostgreSQL/MariaDB they always run."""
+    if settings.DB_VENDOR != "sqlite":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL or MariaDB (SAKA_TEST_DB=postgres|mysql)")
+    for item in items:
+        if "server_db" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that touches the database, every invariant of DESIGN.md holds."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db or request.node.get_closest_marker("corrupts_ledger"):
+        yield
+        return
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    # Requesting the db fixture from here makes it tear down after this check.
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    report = services.audit_ledger()
+    assert report.ok, f"ledger invariants broken after the test:\n{report}"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    counter = iter(range(1, 10**9))
+
+    def make(username: str | None = None) -> Any:
+        return get_user_model().objects.create_user(
+            username=username or f"user{next(counter)}", email=None, password=None
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., Any]) -> Any:
+    return make_user("alice")
+
+
+def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released at once; each returns a value or an
+    exception instance. Every thread closes its own database connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -1,0 +1,82 @@
+"""Test settings. The database comes from SAKA_TEST_DB: sqlite (default), postgres or mysql."""
+
+from __future__ import annotations
+
+import os
+
+SECRET_KEY = "django-saka-tests"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_saka",
+    "tests.testapp",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+DB_VENDOR = os.environ.get("SAKA_TEST_DB", "sqlite")
+# Parallel tox environments share one server: give each its own test database.
+_SUFFIX = os.environ.get("TOX_ENV_NAME", "local").replace("-", "_").replace(".", "_")
+
+if DB_VENDOR == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("SAKA_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("SAKA_PG_PORT", "5432"),
+            "USER": os.environ.get("SAKA_PG_USER", "postgres"),
+            "PASSWORD": os.environ.get("SAKA_PG_PASSWORD", ""),
+            "NAME": "test",
+            "TEST": {"NAME": f"test_saka_{_SUFFIX}"},
+        }
+    }
+elif DB_VENDOR == "mysql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": os.environ.get("SAKA_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("SAKA_MYSQL_PORT", "3306"),
+            "USER": os.environ.get("SAKA_MYSQL_USER", "root"),
+            "PASSWORD": os.environ.get("SAKA_MYSQL_PASSWORD", ""),
+            "NAME": "test",
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": f"test_saka_{_SUFFIX}", "CHARSET": "utf8mb4"},
+        }
+    }
+elif DB_VENDOR == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+        }
+    }
+else:
+    raise RuntimeError(f"SAKA_TEST_DB must be sqlite, postgres or mysql, not {DB_VENDOR!r}")
