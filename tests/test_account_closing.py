@@ -1,0 +1,68 @@
+"""Deleting a user loses nothing: grains go to the silo, ledger rows stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_saka import services, signals
+from django_saka.models import Transaction, Wallet
+
+pytestmark = pytest.mark.django_db
+
+
+def test_deleting_a_user_returns_the_balance_to_the_silo(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    services.harvest(alice, "manual_adjust", amount=120)
+    services.spend(alice, 20, "plant")
+    services.harvest(bob, "content_read")
+    silo_before = services.get_silo()
+
+    alice.delete()
+
+    silo = services.get_silo()
+    assert silo.balance == silo_before.balance + 100
+    assert silo.total_closed == 100
+    assert not Wallet.objects.filter(user_id=alice.pk).exists()
+    closed = Transaction.objects.get(reason="account_closed")
+    assert (closed.direction, closed.amount, closed.user_id) == ("spend", 100, None)
+    assert Transaction.objects.filter(user__isnull=True).count() == 3  # harvest, spend, closed
+    assert services.get_balance(bob).balance == 10
+
+
+def test_deleting_a_user_with_an_empty_wallet_writes_no_row(make_user):
+    alice = make_user("alice")
+    services.harvest(alice, "manual_adjust", amount=10)
+    services.spend(alice, 10, "plant")
+    alice.delete()
+    assert not Transaction.objects.filter(reason="account_closed").exists()
+    assert services.get_silo().balance == 0
+
+
+def test_deleting_users_in_bulk(make_user):
+    users = [make_user(f"u{i}") for i in range(5)]
+    for index, person in enumerate(users):
+        services.harvest(person, "manual_adjust", amount=10 * (index + 1))
+    type(users[0]).objects.filter(pk__in=[u.pk for u in users]).delete()
+    assert services.get_silo().balance == 150
+    assert Transaction.objects.filter(reason="account_closed").count() == 5
+
+
+def test_deleting_only_the_wallet_also_keeps_the_grains(user):
+    services.harvest(user, "manual_adjust", amount=40)
+    Wallet.objects.filter(user=user).delete()
+    assert services.get_silo().total_closed == 40
+
+
+def test_account_closed_signal(user, django_capture_on_commit_callbacks):
+    services.harvest(user, "manual_adjust", amount=40)
+    received = []
+    signals.account_closed.connect(
+        lambda sender, **kw: received.append(kw), weak=False, dispatch_uid="t"
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            user.delete()
+    finally:
+        signals.account_closed.disconnect(dispatch_uid="t")
+    assert received == [{"signal": signals.account_closed, "user_id": received[0]["user_id"],
+                         "amount": 40}]

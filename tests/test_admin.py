@@ -1,0 +1,62 @@
+"""The admin shows everything and lets nobody change balances or the ledger."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from django_saka import services
+from django_saka.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def row(user):
+    user.email = "alice@example.com"
+    user.save()
+    return services.harvest(user, "content_read")
+
+
+@pytest.mark.parametrize("model", ["wallet", "transaction", "silo", "cyclerun"])
+def test_changelists_render(admin_client, row, model):
+    response = admin_client.get(reverse(f"admin:django_saka_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_wallets_are_searchable_by_username_and_email(admin_client, row):
+    url = reverse("admin:django_saka_wallet_changelist")
+    assert "alice" in admin_client.get(url, {"q": "alice@example"}).content.decode()
+    assert "alice" not in admin_client.get(url, {"q": "nobody"}).content.decode()
+
+
+def test_ledger_filters(admin_client, row):
+    url = reverse("admin:django_saka_transaction_changelist")
+    assert admin_client.get(url, {"direction__exact": "earn"}).status_code == 200
+    assert admin_client.get(url, {"reason__exact": "content_read"}).status_code == 200
+
+
+def test_superuser_cannot_edit_or_delete_ledger_rows(admin_client, row):
+    change = reverse("admin:django_saka_transaction_change", args=[row.pk])
+    delete = reverse("admin:django_saka_transaction_delete", args=[row.pk])
+    page = admin_client.get(change)
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    admin_client.post(change, {"amount": "999"})
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert admin_client.get(reverse("admin:django_saka_transaction_add")).status_code == 403
+    assert Transaction.objects.get(pk=row.pk).amount == 10
+
+
+def test_wallet_balance_cannot_be_edited(admin_client, row):
+    wallet = row.user.saka_wallet
+    change = reverse("admin:django_saka_wallet_change", args=[wallet.pk])
+    admin_client.post(change, {"balance": "999999"})
+    wallet.refresh_from_db()
+    assert wallet.balance == 10

@@ -1,0 +1,83 @@
+"""System checks catch every kind of settings mistake at start-up, each with a hint."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_saka import conf
+from django_saka.checks import check_saka_settings
+
+
+def _ids(saka, **extra):
+    with override_settings(SAKA=saka, **extra):
+        errors = check_saka_settings()
+    assert all(error.hint for error in errors)
+    return sorted({error.id for error in errors})
+
+
+def test_defaults_are_valid():
+    assert _ids({}) == []
+
+
+@pytest.mark.parametrize(
+    ("saka", "expected"),
+    [
+        ("not a dict", "django_saka.E001"),
+        ({"ENABLD": True}, "django_saka.E002"),
+        ({"COMPOST": {"RATE": "0.1", "INACTIVE_DAYS": 3}}, "django_saka.E002"),
+        ({"SCHEDULES": {"compst": "0 3 * * 1"}}, "django_saka.E002"),
+        ({"ENABLED": "yes"}, "django_saka.E003"),
+        ({"COMPOST": []}, "django_saka.E003"),
+        ({"SCHEDULES": {"compost": "every monday"}}, "django_saka.E003"),
+        ({"COMPOST": {"RATE": "1.01"}}, "django_saka.E004"),
+        ({"COMPOST": {"RATE": -0.01}}, "django_saka.E004"),
+        ({"REDISTRIBUTION": {"RATE": "abc"}}, "django_saka.E004"),
+        ({"REDISTRIBUTION": {"RATE": float("nan")}}, "django_saka.E004"),
+        ({"REDISTRIBUTION": {"RATE": True}}, "django_saka.E004"),
+        ({"COMPOST": {"INACTIVITY_DAYS": -1}}, "django_saka.E005"),
+        ({"COMPOST": {"MIN_BALANCE": 2.5}}, "django_saka.E005"),
+        ({"CHUNK_SIZE": 0}, "django_saka.E005"),
+        ({"REASONS": {}}, "django_saka.E006"),
+        ({"REASONS": {"read": {"reward": 1, "dayly_limit": 3}}}, "django_saka.E006"),
+        ({"REASONS": {"read": 10}}, "django_saka.E006"),
+        ({"REASONS": {"read": {"reward": 0}}}, "django_saka.E007"),
+        ({"REASONS": {"read": {"reward": "10"}}}, "django_saka.E007"),
+        ({"REASONS": {"read": {"daily_limit": 3}}}, "django_saka.E007"),
+        ({"REASONS": {"read": {"reward": 1, "daily_limit": -3}}}, "django_saka.E008"),
+        ({"REASONS": {"read": {"reward": 1, "daily_amount": 1.5}}}, "django_saka.E008"),
+        ({"REASONS": {"compost": {"reward": 1}}}, "django_saka.E009"),
+    ],
+)
+def test_each_mistake_has_its_own_id(saka, expected):
+    assert _ids(saka) == [expected]
+
+
+def test_use_tz_is_required():
+    assert _ids({}, USE_TZ=False) == ["django_saka.E010"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0.1", "1/10"), (0.1, "1/10"), ("1", "1"), (0, "0"), ("0.05", "1/20")],
+)
+def test_rates_become_exact_fractions(value, expected):
+    assert str(conf.parse_rate(value)) == expected
+
+
+def test_floor_share_is_integer_arithmetic():
+    rate = conf.parse_rate("0.1")
+    assert conf.floor_share(2**63 - 1, rate) == (2**63 - 1) // 10
+    assert conf.floor_share(99, rate) == 9
+
+
+def test_bad_setting_slipping_past_checks_fails_loudly_at_use():
+    with override_settings(SAKA={"COMPOST": {"RATE": "2"}}), pytest.raises(ImproperlyConfigured):
+        conf.compost()
+
+
+def test_settings_are_read_at_call_time():
+    with override_settings(SAKA={"CHUNK_SIZE": 7}):
+        assert conf.chunk_size() == 7
+    assert conf.chunk_size() == 1000

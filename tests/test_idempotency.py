@@ -1,0 +1,55 @@
+"""Idempotency keys make retries from web requests and queues safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_saka import services
+from django_saka.exceptions import IdempotencyConflict
+from django_saka.models import Transaction
+from tests.testapp.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_same_key_same_request_returns_original_and_writes_nothing(user):
+    first = services.harvest(user, "poll_vote", idempotency_key="vote-42")
+    again = services.harvest(user, "poll_vote", idempotency_key="vote-42")
+
+    assert again.pk == first.pk
+    assert Transaction.objects.count() == 1
+    assert services.get_balance(user).balance == 5
+
+
+def test_retry_still_answers_after_the_daily_limit(user):
+    first = services.harvest(user, "invest_bonus", idempotency_key="bonus")
+    assert services.harvest(user, "invest_bonus", idempotency_key="bonus").pk == first.pk
+
+
+def test_same_key_different_payload_conflicts(user):
+    services.harvest(user, "manual_adjust", amount=10, idempotency_key="k")
+    with pytest.raises(IdempotencyConflict, match="'k'"):
+        services.harvest(user, "manual_adjust", amount=11, idempotency_key="k")
+    with pytest.raises(IdempotencyConflict):
+        services.spend(user, 10, "plant", idempotency_key="k")
+    with pytest.raises(IdempotencyConflict):
+        services.harvest(user, "manual_adjust", amount=10, idempotency_key="k", metadata={"a": 1})
+    assert Transaction.objects.count() == 1
+
+
+def test_spend_retry_with_target(user):
+    services.harvest(user, "manual_adjust", amount=100)
+    garden = Project.objects.create(title="garden")
+    first = services.spend(user, 10, "support", target=garden, idempotency_key="s1")
+    assert services.spend(user, 10, "support", target=garden, idempotency_key="s1").pk == first.pk
+    other = Project.objects.create(title="other")
+    with pytest.raises(IdempotencyConflict):
+        services.spend(user, 10, "support", target=other, idempotency_key="s1")
+    assert services.get_balance(user).balance == 90
+
+
+def test_keys_are_per_user(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    a = services.harvest(alice, "poll_vote", idempotency_key="same")
+    b = services.harvest(bob, "poll_vote", idempotency_key="same")
+    assert a.pk != b.pk
