@@ -312,7 +312,9 @@ def find_problems() -> list[Problem]:
     schedules = raw.get("SCHEDULES", {})
     if not isinstance(schedules, Mapping):
         problems.append(
-            Problem("django_saka.E003", 'SAKA["SCHEDULES"] must be a dict.', "See docs/settings.md.")
+            Problem(
+                "django_saka.E003", 'SAKA["SCHEDULES"] must be a dict.', "See docs/settings.md."
+            )
         )
     else:
         problems.extend(_unknown_keys(schedules, DEFAULTS["SCHEDULES"], 'SAKA["SCHEDULES"]'))

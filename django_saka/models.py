@@ -113,7 +113,9 @@ class CycleRun(models.Model):
     # Equal to ``kind`` while the run is unfinished and NULL afterwards; its unique
     # constraint lets at most one unfinished run exist per kind on every backend
     # (MariaDB has no partial unique indexes, but ignores NULLs in unique ones).
-    active_kind = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    active_kind = models.CharField(  # noqa: DJ001 (NULL is what frees the unique slot)
+        max_length=20, null=True, blank=True, editable=False
+    )
     source = models.CharField(_("source"), max_length=32, default="api")
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     cutoff = models.DateTimeField(_("cutoff"), null=True, blank=True)
@@ -161,7 +163,10 @@ class Transaction(models.Model):
     reason = models.CharField(_("reason"), max_length=64)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    idempotency_key = models.CharField(_("idempotency key"), max_length=128, null=True, blank=True)
+    # NULL, not "", when absent: NULLs never collide in the unique constraint below.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=128, null=True, blank=True
+    )
     content_type = models.ForeignKey(
         ContentType,
         on_delete=models.PROTECT,
@@ -170,7 +175,9 @@ class Transaction(models.Model):
         db_index=False,  # covered by saka_tx_target_idx
         verbose_name=_("target type"),
     )
-    object_id = models.CharField(_("target id"), max_length=64, null=True, blank=True)
+    object_id = models.CharField(  # noqa: DJ001 (NULL with content_type: no target)
+        _("target id"), max_length=64, null=True, blank=True
+    )
     target = GenericForeignKey("content_type", "object_id")
     run = models.ForeignKey(
         CycleRun,

@@ -35,9 +35,7 @@ class TransactionQuerySet(models.QuerySet):
 
     def harvests_since(self, user_id: int, reason: str, since: datetime) -> TransactionQuerySet:
         """The rows the daily-limit check counts; served by the (user, reason, created_at) index."""
-        return self.filter(
-            user_id=user_id, reason=reason, direction="earn", created_at__gte=since
-        )
+        return self.filter(user_id=user_id, reason=reason, direction="earn", created_at__gte=since)
 
     def supporting(self, content_type_id: int, object_id: str) -> TransactionQuerySet:
         return self.spent().filter(content_type_id=content_type_id, object_id=object_id)

@@ -12,6 +12,8 @@ from .services.closing import close_wallet
 
 
 @receiver(pre_delete, sender=Wallet, dispatch_uid="django_saka.close_wallet")
-def return_grains_to_silo(sender: type[Wallet], instance: Wallet, using: str, **kwargs: Any) -> None:
+def return_grains_to_silo(
+    sender: type[Wallet], instance: Wallet, using: str, **kwargs: Any
+) -> None:
     """Before a wallet is deleted (also when its user is), move its balance to the silo."""
     close_wallet(instance.pk, using=using)

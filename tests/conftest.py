@@ -17,12 +17,12 @@ def pytest_configure(config: pytest.Config) -> None:
     """Under SAKA_REQUIRE_DB=1 (set by .ci/run) a server database must be reachable."""
     if settings.DB_VENDOR == "sqlite" or os.environ.get("SAKA_REQUIRE_DB") != "1":
         return
+    wrapper = connections["default"]
     try:
-        connections["default"].ensure_connection()
+        # A raw driver connection: pytest-django blocks the ORM's own until tests run.
+        wrapper.get_new_connection(wrapper.get_connection_params()).close()
     except Exception as exc:  # any driver error means the server is not there
         pytest.exit(f"SAKA_REQUIRE_DB=1 but {settings.DB_VENDOR} is unreachable: {exc}", 3)
-    finally:
-        connections["default"].close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -33,6 +33,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "server_db" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Under SAKA_REQUIRE_DB=1 a skipped server test on PostgreSQL or MariaDB fails the
+    run: CI must never pass while the server tests silently did not run."""
+    if settings.DB_VENDOR == "sqlite" or os.environ.get("SAKA_REQUIRE_DB") != "1":
+        return
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "server_db" in getattr(report, "keywords", {})
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"SAKA_REQUIRE_DB=1: {len(skipped)} server test(s) skipped on {settings.DB_VENDOR}",
+            red=True,
+        )
+        terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

@@ -64,5 +64,6 @@ def test_account_closed_signal(user, django_capture_on_commit_callbacks):
             user.delete()
     finally:
         signals.account_closed.disconnect(dispatch_uid="t")
-    assert received == [{"signal": signals.account_closed, "user_id": received[0]["user_id"],
-                         "amount": 40}]
+    assert received == [
+        {"signal": signals.account_closed, "user_id": received[0]["user_id"], "amount": 40}
+    ]

@@ -50,13 +50,14 @@ _PER_USER_PARAMS = [*_SYSTEM, *_SYSTEM, COMPOST_REASON, REDISTRIBUTION_REASON]
 _WALLET_COLUMNS = ("balance", "total_harvested", "total_spent", "total_composted", "total_received")
 _LEDGER_COLUMNS = ("net", "harvested", "spent", "composted", "received")
 
+_COLUMN_PAIRS = list(zip(_WALLET_COLUMNS, _LEDGER_COLUMNS, strict=True))
+_ANY_COLUMN_DIFFERS = " OR ".join(f"w.{w} <> COALESCE(l.{c}, 0)" for w, c in _COLUMN_PAIRS)
+
 _WALLETS_DISAGREEING = f"""
     SELECT w.user_id, {", ".join(f"w.{c}" for c in _WALLET_COLUMNS)},
            {", ".join(f"COALESCE(l.{c}, 0)" for c in _LEDGER_COLUMNS)}
     FROM {{wallet}} w LEFT JOIN ({_PER_USER_LEDGER}) l ON l.user_id = w.user_id
-    WHERE {" OR ".join(
-        f"w.{w} <> COALESCE(l.{c}, 0)" for w, c in zip(_WALLET_COLUMNS, _LEDGER_COLUMNS)
-    )}
+    WHERE {_ANY_COLUMN_DIFFERS}
     ORDER BY w.user_id
 """
 
@@ -78,8 +79,7 @@ _WALLET_TOTALS = """
 """
 
 _SILO = (
-    "SELECT balance, total_composted, total_redistributed, total_closed FROM {silo} "
-    "WHERE id = %s"
+    "SELECT balance, total_composted, total_redistributed, total_closed FROM {silo} WHERE id = %s"
 )
 
 
@@ -139,8 +139,10 @@ def audit_ledger(
         silo_balance, silo_composted, silo_redistributed, silo_closed = silo
 
         found.add(
-            "conservation", "wallets + silo vs harvested - spent",
-            harvested - spent, int(wallet_sum) + silo_balance,
+            "conservation",
+            "wallets + silo vs harvested - spent",
+            harvested - spent,
+            int(wallet_sum) + silo_balance,
         )
         found.add("silo", "silo balance", composted + closed - redistributed, silo_balance)
         found.add("silo", "silo total_composted", composted, silo_composted)
@@ -151,9 +153,11 @@ def audit_ledger(
         found.add("closed accounts", "net of ledger rows of deleted users", 0, null_user_net)
 
         for row in _stream(cursor, _WALLETS_DISAGREEING.format(**tables), _PER_USER_PARAMS):
-            user_id, wallet_values, ledger_values = row[0], row[1:6], row[6:11]
-            for column, in_wallet, in_ledger in zip(_WALLET_COLUMNS, wallet_values, ledger_values):
-                found.add("wallet", f"user {user_id} {column}", in_ledger, in_wallet)
+            user_id, in_wallet, in_ledger = row[0], row[1:6], row[6:11]
+            for column, wallet_value, ledger_value in zip(
+                _WALLET_COLUMNS, in_wallet, in_ledger, strict=True
+            ):
+                found.add("wallet", f"user {user_id} {column}", ledger_value, wallet_value)
         for user_id, net in _stream(
             cursor, _LEDGER_WITHOUT_WALLET.format(**tables), _PER_USER_PARAMS
         ):

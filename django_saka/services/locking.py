@@ -30,12 +30,12 @@ def lock_wallet(user_id: int) -> Wallet | None:
 def ensure_wallet(user_id: int) -> None:
     """Create the user's wallet if it has none; safe when many callers race to create it.
 
-    Runs before the caller's locking transaction and commits on its own, so a
-    losing racer's duplicate-key error (and the shared lock InnoDB keeps after it)
-    ends before the wallet is locked. Inside a caller's transaction it uses a savepoint.
+    Runs outside the locking transaction and commits on its own, so a losing
+    racer's duplicate-key error (and the shared lock InnoDB keeps after it) ends
+    before the wallet is locked; otherwise racers holding that shared lock would
+    deadlock when they all ask for the exclusive one. Inside a caller's own
+    transaction it can only use a savepoint.
     """
-    if Wallet.objects.filter(user_id=user_id).exists():
-        return
     if not get_user_model()._base_manager.filter(pk=user_id).exists():
         raise InvalidUser(f"User {user_id} does not exist (was it deleted?).")
     try:

@@ -74,9 +74,7 @@ class AuditReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return (
-                f"ledger OK: {self.wallets_checked} wallets, {self.ledger_rows} ledger rows"
-            )
+            return f"ledger OK: {self.wallets_checked} wallets, {self.ledger_rows} ledger rows"
         lines = [f"{len(self.discrepancies)} discrepancies:"]
         lines += [f"  {item}" for item in self.discrepancies]
         if self.truncated:

@@ -29,12 +29,16 @@ def add_to_silo(amount: int, *, using: str | None = None, **totals: Any) -> None
 
 def get_silo() -> SiloState:
     """The silo's balance and totals."""
-    row = Silo.objects.filter(pk=SILO_ID).values(
-        "balance",
-        "total_composted",
-        "total_redistributed",
-        "total_closed",
-        "last_compost_at",
-        "last_redistribution_at",
-    ).first()
+    row = (
+        Silo.objects.filter(pk=SILO_ID)
+        .values(
+            "balance",
+            "total_composted",
+            "total_redistributed",
+            "total_closed",
+            "last_compost_at",
+            "last_redistribution_at",
+        )
+        .first()
+    )
     return SiloState(**row) if row else SiloState()

@@ -127,13 +127,22 @@ def harvest(
             limit=daily_amount,
             kind="amount",
         )
-    ensure_wallet(user_id)
-    return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
+    try:
+        return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
+    except _NoWalletYet:
+        # First harvest: create the wallet in its own step, then harvest as usual.
+        ensure_wallet(user_id)
+        return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
+
+
+class _NoWalletYet(Exception):
+    """The user has no wallet; raised inside the transaction so it rolls back untouched."""
 
 
 def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
     wallet = lock_wallet(request.user_id)
-    assert wallet is not None, "ensure_wallet() created it"
+    if wallet is None:
+        raise _NoWalletYet
     earlier = _earlier_answer(request)
     if earlier is not None:
         return earlier
