@@ -24,9 +24,7 @@ def clock_at(moment: datetime) -> Iterator[None]:
         yield
 
 
-def simulate(
-    *, sample_size: int, days: int, end: datetime, seed: int = 2026
-) -> Counter[str]:
+def simulate(*, sample_size: int, days: int, end: datetime, seed: int = 2026) -> Counter[str]:
     """Members of a random sample read, vote, invite and plant grains for ``days`` days
     ending at ``end``. Returns how many calls succeeded or were refused, by outcome."""
     rng = random.Random(seed)
@@ -35,9 +33,10 @@ def simulate(
     )
     chosen = rng.sample(member_ids, min(sample_size, len(member_ids)))
     sample = list(get_user_model().objects.filter(pk__in=chosen).order_by("pk"))
-    initiatives = [Initiative.objects.get_or_create(title=title)[0] for title in (
-        "Community garden", "Repair café", "Neighbourhood library"
-    )]
+    initiatives = [
+        Initiative.objects.get_or_create(title=title)[0]
+        for title in ("Community garden", "Repair café", "Neighbourhood library")
+    ]
     outcomes: Counter[str] = Counter()
     for day in range(days):
         with clock_at(end - timedelta(days=days - 1 - day)):
