@@ -55,7 +55,12 @@ DEFAULTS: dict[str, Any] = {
         "audit": "30 2 * * *",
     },
     "DEADLOCK_RETRIES": 5,
+    "RUN_LEASE_SECONDS": 120,
 }
+
+# Rates are applied in SQL as floor(b * n / d) split into (b DIV d) * n + (b MOD d) * n DIV d,
+# whose largest intermediate is below d * n <= d**2; d <= 10**9 keeps it inside a BIGINT.
+MAX_RATE_DENOMINATOR = 10**9
 
 REASON_KEYS = frozenset({"reward", "daily_limit", "max_amount", "daily_amount"})
 
@@ -137,6 +142,8 @@ def parse_rate(value: object, *, name: str = "rate") -> Fraction:
         raise InvalidRate(
             f"{name} must be between 0 and 1, got {value!r} (a rate above 1 would mint grains)."
         )
+    if rate.denominator > MAX_RATE_DENOMINATOR:
+        raise InvalidRate(f"{name} may have at most 9 decimal places, got {value!r}.")
     return rate
 
 
@@ -307,6 +314,10 @@ def find_problems() -> list[Problem]:
         problems.extend(_check_count(raw["CHUNK_SIZE"], 'SAKA["CHUNK_SIZE"]', minimum=1))
     if "DEADLOCK_RETRIES" in raw:
         problems.extend(_check_count(raw["DEADLOCK_RETRIES"], 'SAKA["DEADLOCK_RETRIES"]'))
+    if "RUN_LEASE_SECONDS" in raw:
+        problems.extend(
+            _check_count(raw["RUN_LEASE_SECONDS"], 'SAKA["RUN_LEASE_SECONDS"]', minimum=1)
+        )
     for section in ("COMPOST", "REDISTRIBUTION"):
         problems.extend(_check_section(raw, section))
     schedules = raw.get("SCHEDULES", {})
@@ -379,6 +390,12 @@ def chunk_size() -> int:
 def deadlock_retries() -> int:
     value = _raw().get("DEADLOCK_RETRIES", DEFAULTS["DEADLOCK_RETRIES"])
     _require(_check_count(value, 'SAKA["DEADLOCK_RETRIES"]'))
+    return value
+
+
+def run_lease_seconds() -> int:
+    value = _raw().get("RUN_LEASE_SECONDS", DEFAULTS["RUN_LEASE_SECONDS"])
+    _require(_check_count(value, 'SAKA["RUN_LEASE_SECONDS"]', minimum=1))
     return value
 
 

@@ -59,6 +59,18 @@ class IdempotencyConflict(SakaError):
 class CycleAlreadyRunning(SakaError):
     """A compost or redistribution run of the same kind is already in progress."""
 
+    def __init__(self, message: str, *, run_id: int | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class CycleFailed(SakaError):
+    """A chunk of a run raised; committed chunks stay, and the next start resumes the run."""
+
+    def __init__(self, message: str, *, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
 
 class ConcurrencyError(SakaError):
     """The database kept reporting deadlocks or serialization failures after retries."""

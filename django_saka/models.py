@@ -117,6 +117,11 @@ class CycleRun(models.Model):
         max_length=20, null=True, blank=True, editable=False
     )
     source = models.CharField(_("source"), max_length=32, default="api")
+    # Why a run moved nothing ("no_eligible_wallets", "too_small", ...); empty otherwise.
+    skip_reason = models.CharField(_("skip reason"), max_length=40, blank=True, default="")
+    # The moment the run acts as of: compost eligibility and ledger dates use it, and a
+    # resumed run keeps it, so a run gives the same result however often it is resumed.
+    as_of = models.DateTimeField(_("as of"), default=timezone.now)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     cutoff = models.DateTimeField(_("cutoff"), null=True, blank=True)
     cursor = models.BigIntegerField(_("cursor"), default=0)
@@ -144,6 +149,28 @@ class CycleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} run {self.pk} ({self.get_status_display()})"
+
+
+class PlannedRecipient(models.Model):
+    """A wallet a redistribution run planned to credit; the frozen plan, in the database.
+
+    Rows are inserted when the run is planned and removed by the chunk that credits
+    the wallet, so what remains is exactly what an interrupted run still owes.
+    """
+
+    run = models.ForeignKey(CycleRun, on_delete=models.CASCADE, db_index=False)
+    # No foreign key: a wallet deleted mid-run is simply skipped, never credited.
+    wallet_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("planned recipient")
+        verbose_name_plural = _("planned recipients")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "wallet_id"], name="saka_plan_run_wallet_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} -> wallet {self.wallet_id}"
 
 
 class Transaction(models.Model):
@@ -229,4 +256,4 @@ class Transaction(models.Model):
         return self.amount if self.direction == Direction.EARN else -self.amount
 
 
-__all__ = ["CycleRun", "Direction", "Silo", "Transaction", "Wallet"]
+__all__ = ["CycleRun", "Direction", "PlannedRecipient", "Silo", "Transaction", "Wallet"]

@@ -1,11 +1,13 @@
 """The public API of django-saka. Import from here: ``from django_saka import services``."""
 
 from .audit import audit_ledger
-from .compost import compost_preview
+from .compost import compost, compost_preview
+from .redistribution import redistribute
 from .results import (
     AuditReport,
     Balance,
     CompostPreview,
+    CycleReport,
     Discrepancy,
     SiloState,
     SupportSummary,
@@ -17,14 +19,17 @@ __all__ = [
     "AuditReport",
     "Balance",
     "CompostPreview",
+    "CycleReport",
     "Discrepancy",
     "SiloState",
     "SupportSummary",
     "audit_ledger",
+    "compost",
     "compost_preview",
     "get_balance",
     "get_silo",
     "harvest",
+    "redistribute",
     "spend",
     "support_summary",
 ]

@@ -80,3 +80,61 @@ class AuditReport:
         if self.truncated:
             lines.append("  (more not shown)")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """The outcome of a compost or redistribution run (or of its dry run).
+
+    ``status`` is "completed", "skipped" (nothing to do; ``reason`` says why),
+    "dry_run" or "failed". Counts cover the whole run, including chunks committed
+    before a resume.
+    """
+
+    kind: str
+    status: str
+    dry_run: bool = False
+    run_id: int | None = None
+    reason: str | None = None
+    wallets_affected: int = 0
+    grains_moved: int = 0
+    planned_wallets: int = 0
+    planned_grains: int = 0
+    per_wallet: int | None = None
+    remainder: int | None = None
+    silo_before: int = 0
+    silo_after: int = 0
+    chunks: int = 0
+    duration_seconds: float = 0.0
+    resumed: bool = False
+    rate: str = ""
+    cutoff: datetime | None = None
+    error: str = ""
+
+    def as_rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for a summary table."""
+        rows = [
+            ("kind", self.kind),
+            ("status", self.status + (f" ({self.reason})" if self.reason else "")),
+            ("run", str(self.run_id) if self.run_id else "-"),
+            ("rate", self.rate),
+            ("wallets affected", f"{self.wallets_affected:,}"),
+            ("grains moved", f"{self.grains_moved:,}"),
+            ("planned wallets", f"{self.planned_wallets:,}"),
+        ]
+        if self.cutoff is not None:
+            rows.append(("inactive since", self.cutoff.isoformat()))
+        if self.per_wallet is not None:
+            rows.append(("per wallet", f"{self.per_wallet:,}"))
+            rows.append(("remainder kept in silo", f"{self.remainder or 0:,}"))
+        rows += [
+            ("silo before", f"{self.silo_before:,}"),
+            ("silo after", f"{self.silo_after:,}"),
+            ("chunks", f"{self.chunks:,}"),
+            ("duration", f"{self.duration_seconds:.2f} s"),
+        ]
+        if self.resumed:
+            rows.append(("resumed", "yes"))
+        if self.error:
+            rows.append(("error", self.error))
+        return rows

@@ -15,13 +15,15 @@ def ensure_silo(using: str | None = None) -> None:
     Silo.objects.using(using).get_or_create(pk=SILO_ID)
 
 
-def add_to_silo(amount: int, *, using: str | None = None, **totals: Any) -> None:
-    """Add ``amount`` (negative to take out) to the silo balance, and ``totals`` to its counters.
+def add_to_silo(amount: int, *, using: str | None = None, **fields: Any) -> None:
+    """Add ``amount`` (negative to take out) to the silo balance in one UPDATE.
 
-    ``totals`` maps counter field names to the increment, e.g. ``total_closed=amount``.
+    ``fields`` adds to counters (``total_closed=amount``) and sets timestamps
+    (``last_compost_at=moment``): integers are added, anything else is assigned.
     """
     changes: dict[str, Any] = {"balance": F("balance") + amount}
-    changes.update({name: F(name) + value for name, value in totals.items()})
+    for name, value in fields.items():
+        changes[name] = F(name) + value if isinstance(value, int) else value
     if not Silo.objects.using(using).filter(pk=SILO_ID).update(**changes):
         ensure_silo(using)
         Silo.objects.using(using).filter(pk=SILO_ID).update(**changes)

@@ -1,0 +1,67 @@
+"""The one seam where SQL differs by database backend.
+
+Everything backend-specific that the cycles need (row-lock clause, integer
+division, parameter adaptation) is answered here, so the chunk code reads the same
+on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model
+
+
+class Dialect:
+    def __init__(self, using: str = "default") -> None:
+        self.connection = connections[using]
+        self.vendor = self.connection.vendor
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.vendor == "postgresql"
+
+    @property
+    def lock_rows(self) -> str:
+        """Row-lock clause for a SELECT. PostgreSQL's NO KEY UPDATE does not block inserts
+        that reference the rows; SQLite has no row locks (a writer locks the database)."""
+        if self.vendor == "postgresql":
+            return "FOR NO KEY UPDATE"
+        if self.vendor == "sqlite":
+            return ""
+        return "FOR UPDATE"
+
+    @property
+    def int_div(self) -> str:
+        # MySQL's "/" is decimal division; DIV is its integer division.
+        return "DIV" if self.vendor == "mysql" else "/"
+
+    def floor_share(self, column: str, rate: Fraction) -> str:
+        """SQL for floor(column * rate) in integer arithmetic, equal to conf.floor_share.
+
+        Written as (b DIV d) * n + ((b MOD d) * n) DIV d so no intermediate exceeds
+        d * n, which conf.MAX_RATE_DENOMINATOR keeps inside a BIGINT. ``%%`` because
+        the statements are always run with a parameter list.
+        """
+        n, d, div = rate.numerator, rate.denominator, self.int_div
+        if n == 0:
+            return "0"
+        if d == 1:
+            return f"({column} * {n})"
+        return f"((({column}) {div} {d}) * {n} + ((({column}) %% {d}) * {n}) {div} {d})"
+
+    def table(self, model: type[Model]) -> str:
+        return self.connection.ops.quote_name(model._meta.db_table)
+
+    def column(self, model: type[Model], field: str) -> str:
+        return self.connection.ops.quote_name(model._meta.get_field(field).column)
+
+    def datetime(self, value: datetime) -> Any:
+        return self.connection.ops.adapt_datetimefield_value(value)
+
+    @staticmethod
+    def placeholders(count: int) -> str:
+        return ", ".join(["%s"] * count)
