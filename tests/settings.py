@@ -80,3 +80,8 @@ elif DB_VENDOR == "sqlite":
     }
 else:
     raise RuntimeError(f"SAKA_TEST_DB must be sqlite, postgres or mysql, not {DB_VENDOR!r}")
+
+# Worker subprocesses started by the tests (tests/cycle_worker.py) connect to the
+# database the test uses: its test database, or a SQLite file.
+if os.environ.get("SAKA_TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["SAKA_TEST_DB_NAME"]

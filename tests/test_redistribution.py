@@ -53,7 +53,7 @@ def test_redistribution_does_not_count_as_activity():
 @override_settings(SAKA={"REDISTRIBUTION": {"MIN_WALLET_ACTIVITY": 15}})
 def test_only_wallets_with_enough_own_harvests_are_eligible():
     _fill_silo(100)
-    small, big = seed_wallets([10, 20])
+    _too_little, big = seed_wallets([10, 20])
     report = services.redistribute(rate="1")
     assert report.wallets_affected == 1 and report.per_wallet == 100
     assert Transaction.objects.filter(reason="redistribution").get().user_id == big.user_id

@@ -1,0 +1,67 @@
+"""A separate process the fault tests start, kill and restart.
+
+    python -m tests.cycle_worker migrate
+    python -m tests.cycle_worker seed ELIGIBLE INELIGIBLE
+    python -m tests.cycle_worker compost CHUNK_SIZE [LEASE_SECONDS]
+    python -m tests.cycle_worker check        (prints a JSON summary)
+
+The database comes from SAKA_TEST_DB and SAKA_TEST_DB_NAME (see tests/settings.py).
+With DJANGO_SAKA_PAUSE_AFTER_CHUNK=k, ``compost`` stops after chunk k for the kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+
+
+def main(command: str, *args: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db.models import Count, Max
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from django_saka import services
+    from django_saka.models import CycleRun, Transaction
+    from tests.factories import seed_wallets
+
+    if command == "migrate":
+        call_command("migrate", verbosity=0)
+    elif command == "seed":
+        eligible, ineligible = int(args[0]), int(args[1])
+        seed_wallets([100] * eligible, last_activity_at=timezone.now() - timedelta(days=365))
+        seed_wallets([100] * ineligible, last_activity_at=timezone.now())
+    elif command == "compost":
+        lease = int(args[1]) if len(args) > 1 else 120
+        with override_settings(SAKA={"RUN_LEASE_SECONDS": lease}):
+            report = services.compost(chunk_size=int(args[0]), source="worker")
+        print(json.dumps({"status": report.status, "resumed": report.resumed}))
+    elif command == "check":
+        per_user = Transaction.objects.filter(reason="compost").values("user_id")
+        per_user = per_user.annotate(n=Count("id"))
+        audit = services.audit_ledger()
+        print(
+            json.dumps(
+                {
+                    "audit_ok": audit.ok,
+                    "audit": str(audit),
+                    "composted_wallets": per_user.count(),
+                    "max_per_wallet": per_user.aggregate(m=Max("n"))["m"] or 0,
+                    "runs": list(
+                        CycleRun.objects.order_by("pk").values_list("status", "chunks_done")
+                    ),
+                }
+            )
+        )
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
