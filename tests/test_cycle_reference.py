@@ -7,7 +7,8 @@ and compared with the single-statement fast path, timestamps included.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from fractions import Fraction
 
 import pytest
