@@ -8,8 +8,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from . import conf
+from .conf import SYSTEM_REASONS
 from .models import CycleRun, Silo, Transaction, Wallet
 
 
@@ -42,17 +46,46 @@ class WalletAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) over a million wallets on every page is slow
+    actions = None  # no "delete selected": a wallet goes only with its user
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return _user_search_fields()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The usual permission, so that deleting a *user* in the admin may cascade to
+        # its wallet (whose grains then return to the silo). A wallet alone cannot be
+        # deleted: its page has no delete view and the list no delete action.
+        return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise PermissionDenied("Delete the user; its wallet's grains then return to the silo.")
+
+    def render_change_form(self, request: HttpRequest, context: Any, *args: Any, **kwargs: Any):
+        context["show_delete_link"] = False
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """Reasons from settings and the system's own, without a DISTINCT over the ledger."""
+
+    title = _("reason")
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        names = sorted(set(conf.reasons()) | SYSTEM_REASONS)
+        return [(name, name) for name in names]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(reason=self.value()) if self.value() else queryset
 
 
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "direction", "amount", "reason", "run")
-    list_filter = ("direction", "reason", "created_at")
-    list_select_related = ("user",)
-    date_hierarchy = "created_at"
+    # No date_hierarchy and no plain "reason" filter: both run a DISTINCT over the
+    # whole ledger on every page load.
+    list_filter = ("direction", ReasonFilter, "created_at")
+    list_select_related = ("user", "run")
     show_full_result_count = False
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:

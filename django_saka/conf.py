@@ -138,7 +138,9 @@ def parse_rate(value: object, *, name: str = "rate") -> Fraction:
         if isinstance(exc, InvalidRate):
             raise
         raise InvalidRate(f"{name} must be a number between 0 and 1, got {value!r}.") from None
-    if not 0 <= rate <= 1:
+    if rate < 0:
+        raise InvalidRate(f"{name} must be between 0 and 1, got {value!r}.")
+    if rate > 1:
         raise InvalidRate(
             f"{name} must be between 0 and 1, got {value!r} (a rate above 1 would mint grains)."
         )
@@ -284,6 +286,15 @@ def _check_reason(name: object, entry: object) -> Iterator[Problem]:
                 f"{where}[{key!r}] must be a positive integer or None, got {value!r}.",
                 "Use None for no limit.",
             )
+    for cap in ("max_amount", "daily_amount"):
+        value = entry.get(cap)
+        if _is_int(reward) and _is_int(value) and 0 < value < reward:
+            yield Problem(
+                "django_saka.E008",
+                f"{where}['reward'] ({reward}) is above its {cap} ({value}): "
+                "no harvest of this reason could ever succeed.",
+                f"Raise {cap} or lower the reward.",
+            )
 
 
 def find_problems() -> list[Problem]:
@@ -401,6 +412,10 @@ def run_lease_seconds() -> int:
 
 def reasons() -> dict[str, Reason]:
     table = _raw().get("REASONS", DEFAULT_REASONS)
+    if not isinstance(table, Mapping) or not table:
+        raise ImproperlyConfigured(
+            'SAKA["REASONS"] must be a non-empty dict (django_saka.E006); see docs/settings.md.'
+        )
     result: dict[str, Reason] = {}
     for name, entry in table.items():
         _require(_check_reason(name, entry))

@@ -78,3 +78,7 @@ class ConcurrencyError(SakaError):
 
 class LedgerIsAppendOnly(SakaError):
     """Code tried to change or delete ledger rows, which are append-only."""
+
+
+class WalletDeletionRefused(SakaError):
+    """A wallet was deleted without its user; delete the user instead."""

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import Model, QuerySet
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
+from .exceptions import WalletDeletionRefused
 from .models import Wallet
 from .services.closing import close_wallet
+
+
+def _is_user_deletion(origin: Any) -> bool:
+    user_model = get_user_model()
+    if isinstance(origin, QuerySet):
+        return issubclass(origin.model, user_model)
+    return isinstance(origin, Model) and isinstance(origin, user_model)
 
 
 @receiver(pre_delete, sender=Wallet, dispatch_uid="django_saka.close_wallet")
 def return_grains_to_silo(
     sender: type[Wallet], instance: Wallet, using: str, **kwargs: Any
 ) -> None:
-    """Before a wallet is deleted (also when its user is), move its balance to the silo."""
+    """When a user is deleted, move its wallet's balance to the silo before the wallet goes.
+
+    A wallet deleted on its own is refused: its user keeps the ledger rows, and a new
+    wallet would start with totals that no longer match them.
+    """
+    if not _is_user_deletion(kwargs.get("origin")):
+        raise WalletDeletionRefused(
+            f"Wallet {instance.pk} cannot be deleted on its own; delete its user instead "
+            "(the balance then returns to the silo with an account_closed ledger row)."
+        )
     close_wallet(instance.pk, using=using)

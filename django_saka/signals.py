@@ -1,13 +1,19 @@
 """Signals sent by django-saka, always after the database transaction commits.
 
 Receivers therefore never see a change that was rolled back, and a slow or failing
-receiver cannot hold a wallet lock. Every signal is sent with ``sender`` set to the
-model class named below. See ``docs/signals.md``.
+receiver cannot hold a wallet lock. A receiver that raises is logged on the
+``django_saka.signals`` logger; its exception does not reach the caller. Every
+signal is sent with ``sender`` set to the model class named below. See ``docs/signals.md``.
 """
 
 from __future__ import annotations
 
+import logging
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger("django_saka.signals")
 
 # Sent after a harvest commits. sender=Transaction.
 # Arguments: transaction (the EARN ledger row), user_id, reason, amount, balance
@@ -35,3 +41,26 @@ cycle_chunk_done = Signal()
 # Sent when a run completes or fails. sender=CycleRun.
 # Arguments: run, kind, report (the CycleReport).
 cycle_finished = Signal()
+
+
+def send(signal: Signal, sender: type, **kwargs: object) -> None:
+    """Send ``signal`` so that a failing receiver cannot undo or repeat the change.
+
+    Receivers run with ``send_robust``: an exception is logged on the
+    ``django_saka.signals`` logger and does not reach the caller, whose change is
+    already committed (re-raising would invite a retry that applies it twice).
+    """
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "django-saka signal receiver %r failed",
+                receiver,
+                exc_info=(type(result), result, result.__traceback__),
+            )
+
+
+def send_on_commit(
+    signal: Signal, sender: type, using: str | None = None, **kwargs: object
+) -> None:
+    """Send ``signal`` (as :func:`send` does) once the current transaction commits."""
+    transaction.on_commit(lambda: send(signal, sender, **kwargs), using=using)

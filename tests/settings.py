@@ -54,7 +54,7 @@ if DB_VENDOR == "postgres":
             "PORT": os.environ.get("SAKA_PG_PORT", "5432"),
             "USER": os.environ.get("SAKA_PG_USER", "postgres"),
             "PASSWORD": os.environ.get("SAKA_PG_PASSWORD", ""),
-            "NAME": "test",
+            "NAME": "postgres",  # always there; the tests run in TEST["NAME"]
             "TEST": {"NAME": f"test_saka_{_SUFFIX}"},
         }
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.db.transaction import atomic
 
 from django_saka import services, signals
+from django_saka.exceptions import WalletDeletionRefused
 from django_saka.models import Transaction, Wallet
 
 pytestmark = pytest.mark.django_db
@@ -47,10 +49,14 @@ def test_deleting_users_in_bulk(make_user):
     assert Transaction.objects.filter(reason="account_closed").count() == 5
 
 
-def test_deleting_only_the_wallet_also_keeps_the_grains(user):
+def test_deleting_only_the_wallet_is_refused(user):
     services.harvest(user, "manual_adjust", amount=40)
-    Wallet.objects.filter(user=user).delete()
-    assert services.get_silo().total_closed == 40
+    with pytest.raises(WalletDeletionRefused, match="delete its user instead"), atomic():
+        Wallet.objects.filter(user=user).delete()
+    with pytest.raises(WalletDeletionRefused), atomic():
+        Wallet.objects.get(user=user).delete()
+    assert services.get_balance(user).balance == 40
+    assert services.get_silo().total_closed == 0
 
 
 def test_account_closed_signal(user, django_capture_on_commit_callbacks):

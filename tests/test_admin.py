@@ -60,3 +60,27 @@ def test_wallet_balance_cannot_be_edited(admin_client, row):
     admin_client.post(change, {"balance": "999999"})
     wallet.refresh_from_db()
     assert wallet.balance == 10
+
+
+def test_deleting_a_user_with_a_wallet_in_the_admin_returns_the_grains(admin_client, row):
+    user = row.user
+    url = reverse("admin:auth_user_delete", args=[user.pk])
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert services.get_silo().total_closed == 10
+
+
+def test_a_wallet_alone_cannot_be_deleted_in_the_admin(admin_client, row):
+    wallet = row.user.saka_wallet
+    delete = reverse("admin:django_saka_wallet_delete", args=[wallet.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = admin_client.get(reverse("admin:django_saka_wallet_changelist"))
+    assert b"delete_selected" not in changelist.content
+    wallet.refresh_from_db()
+    assert wallet.balance == 10
+
+
+def test_reason_filter_lists_configured_reasons_without_querying(admin_client, row):
+    url = reverse("admin:django_saka_transaction_changelist")
+    page = admin_client.get(url).content.decode()
+    assert "?reason=poll_vote" in page and "?reason=compost" in page

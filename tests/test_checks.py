@@ -48,6 +48,8 @@ def test_defaults_are_valid():
         ({"REASONS": {"read": {"reward": 1, "daily_limit": -3}}}, "django_saka.E008"),
         ({"REASONS": {"read": {"reward": 1, "daily_amount": 1.5}}}, "django_saka.E008"),
         ({"REASONS": {"compost": {"reward": 1}}}, "django_saka.E009"),
+        ({"REASONS": {"read": {"reward": 10, "max_amount": 5}}}, "django_saka.E008"),
+        ({"REASONS": {"read": {"reward": 10, "daily_amount": 5}}}, "django_saka.E008"),
     ],
 )
 def test_each_mistake_has_its_own_id(saka, expected):
@@ -75,6 +77,14 @@ def test_floor_share_is_integer_arithmetic():
 def test_bad_setting_slipping_past_checks_fails_loudly_at_use():
     with override_settings(SAKA={"COMPOST": {"RATE": "2"}}), pytest.raises(ImproperlyConfigured):
         conf.compost()
+
+
+def test_reasons_that_are_not_a_dict_fail_loudly_at_use():
+    with (
+        override_settings(SAKA={"REASONS": ["content_read"]}),
+        pytest.raises(ImproperlyConfigured, match="E006"),
+    ):
+        conf.reasons()
 
 
 def test_settings_are_read_at_call_time():

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connections
-
 from ..conf import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
 from ..models import SILO_ID, Silo, Transaction, Wallet
 from .results import AuditReport, Discrepancy
+from .sql import Dialect
 
 DEFAULT_MAX_DISCREPANCIES = 1000
 _FETCH_SIZE = 2000
@@ -111,10 +110,13 @@ def audit_ledger(
     *, using: str = "default", max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES
 ) -> AuditReport:
     """Check every invariant of the design; ``ok`` is True only if none is broken."""
-    connection = connections[using]
+    dialect = Dialect(using)
+    connection = dialect.connection
     tables = _tables(connection)
     found = _Collector(max_discrepancies)
-    with connection.cursor() as cursor:
+    # One snapshot for all statements: a harvest committing between two of them
+    # must not look like a lost grain.
+    with dialect.consistent_snapshot(), connection.cursor() as cursor:
         totals: dict[tuple[str, str], int] = {}
         null_user_net = 0
         ledger_rows = 0

@@ -8,10 +8,12 @@ from django.utils import timezone
 
 
 def local_midnight(moment: datetime | None = None) -> datetime:
-    """The start of the local day (project TIME_ZONE) that contains ``moment``.
+    """The start of the local day, in the project's TIME_ZONE, that contains ``moment``.
 
-    Built from the local date rather than by subtracting hours, so it stays right on
-    days when daylight saving time changes and the day is 23 or 25 hours long.
+    The project's zone, not the zone a request may have activated: a member must not
+    get a second day of harvests by switching time zones. Built from the local date
+    rather than by subtracting hours, so it stays right on days when daylight saving
+    time changes and the day is 23 or 25 hours long.
     """
-    local = timezone.localtime(moment or timezone.now())
+    local = timezone.localtime(moment or timezone.now(), timezone.get_default_timezone())
     return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)

@@ -40,8 +40,7 @@ def close_wallet(wallet_id: int, *, using: str) -> int:
         Wallet.objects.using(using).filter(pk=wallet_id).update(balance=F("balance") - amount)
         add_to_silo(amount, using=using, total_closed=amount)
         user_id = wallet["user_id"]
-        transaction.on_commit(
-            lambda: signals.account_closed.send(sender=Wallet, user_id=user_id, amount=amount),
-            using=using,
+        signals.send_on_commit(
+            signals.account_closed, Wallet, using=using, user_id=user_id, amount=amount
         )
     return amount

@@ -136,7 +136,7 @@ def advance(run: CycleRun, result: ChunkResult) -> None:
 def drive(run: CycleRun, chunk: ChunkFn, chunk_size: int, report: CycleReport) -> CycleReport:
     """Run chunks until the work is exhausted; mark the run completed or failed."""
     started = time.perf_counter()
-    signals.cycle_started.send(sender=CycleRun, run=run, kind=run.kind, resumed=report.resumed)
+    signals.send(signals.cycle_started, CycleRun, run=run, kind=run.kind, resumed=report.resumed)
     pause_after = int(os.environ.get(PAUSE_AFTER_CHUNK_ENV, "0") or 0)
     chunks_this_session = 0
     try:
@@ -169,15 +169,14 @@ def _one_chunk(run: CycleRun, chunk: ChunkFn, chunk_size: int) -> ChunkResult:
     result = chunk(run, chunk_size)
     if not result.exhausted:
         chunk_number = run.chunks_done + 1
-        transaction.on_commit(
-            lambda: signals.cycle_chunk_done.send(
-                sender=CycleRun,
-                run=run,
-                kind=run.kind,
-                chunk=chunk_number,
-                user_ids=result.user_ids,
-                amounts=result.amounts,
-            )
+        signals.send_on_commit(
+            signals.cycle_chunk_done,
+            CycleRun,
+            run=run,
+            kind=run.kind,
+            chunk=chunk_number,
+            user_ids=result.user_ids,
+            amounts=result.amounts,
         )
     return result
 
@@ -206,5 +205,5 @@ def _finish(
         duration_seconds=time.perf_counter() - started,
         error=run.error,
     )
-    signals.cycle_finished.send(sender=CycleRun, run=run, kind=run.kind, report=final)
+    signals.send(signals.cycle_finished, CycleRun, run=run, kind=run.kind, report=final)
     return final

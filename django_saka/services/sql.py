@@ -7,18 +7,42 @@ on every backend.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Model
 
 
 class Dialect:
     def __init__(self, using: str = "default") -> None:
+        self.using = using
         self.connection = connections[using]
         self.vendor = self.connection.vendor
+
+    @contextmanager
+    def consistent_snapshot(self) -> Iterator[None]:
+        """Run several reads against one snapshot of the database (for the audit).
+
+        PostgreSQL and MariaDB read in READ COMMITTED by default, where each statement
+        sees the latest commits; REPEATABLE READ makes all statements of the block see
+        the same moment. SQLite's read transaction is a snapshot already. Inside a
+        caller's transaction the caller's isolation applies.
+        """
+        if self.connection.in_atomic_block:
+            yield
+            return
+        if self.vendor == "mysql":
+            with self.connection.cursor() as cursor:  # applies to the next transaction
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with transaction.atomic(using=self.using):
+            if self.vendor == "postgresql":
+                with self.connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
 
     @property
     def is_postgresql(self) -> bool:

@@ -12,6 +12,7 @@ from ..exceptions import InvalidAmount, InvalidInput, InvalidUser, UnknownReason
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 REASON_MAX_LENGTH = 64
+TARGET_ID_MAX_LENGTH = 64  # Transaction.object_id
 
 
 def user_id_of(user: Any) -> int:
@@ -102,5 +103,10 @@ def target_reference(target: Any) -> tuple[int, str] | tuple[None, None]:
         raise InvalidInput("target must be a saved model instance.")
     from django.contrib.contenttypes.models import ContentType
 
+    object_id = str(target.pk)
+    if len(object_id) > TARGET_ID_MAX_LENGTH:
+        raise InvalidInput(
+            f"target's primary key is longer than {TARGET_ID_MAX_LENGTH} characters."
+        )
     content_type = ContentType.objects.get_for_model(target, for_concrete_model=True)
-    return content_type.pk, str(target.pk)
+    return content_type.pk, object_id

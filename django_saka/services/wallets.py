@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction as db_transaction
+from django.db import router
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
@@ -57,13 +57,19 @@ class _Request:
         )
 
 
+def _ledger_in_write_db() -> Any:
+    """The ledger on the database being written: a router sending reads to a replica
+    must not let a retry or a daily limit be checked against stale rows."""
+    return Transaction.objects.db_manager(router.db_for_write(Transaction))
+
+
 def _earlier_answer(request: _Request) -> Transaction | None:
     """The row an earlier call with the same idempotency key wrote, if any."""
     if request.key is None:
         return None
-    earlier = Transaction.objects.filter(
-        user_id=request.user_id, idempotency_key=request.key
-    ).first()
+    earlier = (
+        _ledger_in_write_db().filter(user_id=request.user_id, idempotency_key=request.key).first()
+    )
     if earlier is not None and not request.matches(earlier):
         raise IdempotencyConflict(
             f"Idempotency key {request.key!r} was already used for a different request "
@@ -76,8 +82,10 @@ def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
     """Refuse a harvest past the reason's daily count or amount; one indexed query."""
     if not reason.has_daily_cap:
         return
-    today = Transaction.objects.harvests_since(user_id, reason.name, local_midnight()).aggregate(
-        count=Count("id"), grains=Sum("amount")
+    today = (
+        _ledger_in_write_db()
+        .harvests_since(user_id, reason.name, local_midnight())
+        .aggregate(count=Count("id"), grains=Sum("amount"))
     )
     if reason.daily_limit is not None and today["count"] >= reason.daily_limit:
         raise DailyLimitReached(
@@ -162,15 +170,14 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
         modified=now,
     )
     new_balance = wallet.balance + request.amount
-    db_transaction.on_commit(
-        lambda: signals.harvested.send(
-            sender=Transaction,
-            transaction=row,
-            user_id=request.user_id,
-            reason=request.reason,
-            amount=request.amount,
-            balance=new_balance,
-        )
+    signals.send_on_commit(
+        signals.harvested,
+        Transaction,
+        transaction=row,
+        user_id=request.user_id,
+        reason=request.reason,
+        amount=request.amount,
+        balance=new_balance,
     )
     return row
 
@@ -227,16 +234,15 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
         modified=now,
     )
     new_balance = balance - request.amount
-    db_transaction.on_commit(
-        lambda: signals.spent.send(
-            sender=Transaction,
-            transaction=row,
-            user_id=request.user_id,
-            reason=request.reason,
-            amount=request.amount,
-            balance=new_balance,
-            target=target,
-        )
+    signals.send_on_commit(
+        signals.spent,
+        Transaction,
+        transaction=row,
+        user_id=request.user_id,
+        reason=request.reason,
+        amount=request.amount,
+        balance=new_balance,
+        target=target,
     )
     return row
 

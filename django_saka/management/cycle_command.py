@@ -1,0 +1,129 @@
+"""What saka_compost and saka_redistribute share: options, progress and the summary."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from .. import signals
+from ..exceptions import CycleAlreadyRunning, CycleFailed, SakaError
+from ..services.results import CycleReport
+
+BAR_WIDTH = 30
+
+
+class Progress:
+    """Shows processed / planned wallets: a bar on a terminal, a log line every N chunks
+    otherwise (cron, CI, django-q2 logs)."""
+
+    def __init__(self, command: BaseCommand, *, every: int, tty: bool) -> None:
+        self.command = command
+        self.every = every
+        self.tty = tty
+        self.planned = 0
+        self.done = 0
+
+    def started(self, sender: Any, run: Any, **kwargs: Any) -> None:
+        self.planned = run.planned_wallets
+        self.done = run.wallets_done
+        verb = "Resuming" if kwargs.get("resumed") else "Starting"
+        self.command.stdout.write(f"{verb} {run.kind} run {run.pk}: {self.planned:,} planned")
+
+    def chunk_done(self, sender: Any, chunk: int, user_ids: list[int], **kwargs: Any) -> None:
+        self.done += len(user_ids)
+        if self.tty:
+            filled = BAR_WIDTH * min(self.done, self.planned) // max(self.planned, 1)
+            bar = "#" * filled + "." * (BAR_WIDTH - filled)
+            self.command.stdout.write(
+                f"\r[{bar}] {self.done:,} / {self.planned:,} wallets", ending=""
+            )
+            self.command.stdout.flush()
+        elif chunk % self.every == 0:
+            self.command.stdout.write(f"chunk {chunk:,}: {self.done:,} / {self.planned:,} wallets")
+
+    def finish(self) -> None:
+        if self.tty and self.done:
+            self.command.stdout.write("")
+
+
+class CycleCommand(BaseCommand):
+    """Base of the cycle commands; subclasses implement ``run_cycle``."""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Report what the run would do; write nothing.",
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=None,
+            help='Wallets per chunk (one transaction each). Default: SAKA["CHUNK_SIZE"].',
+        )
+        parser.add_argument(
+            "--log-every",
+            type=int,
+            default=10,
+            help="Without a terminal, print a progress line every N chunks (default 10).",
+        )
+
+    def run_cycle(self, options: dict[str, Any]) -> CycleReport:  # pragma: no cover
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["chunk_size"] is not None and options["chunk_size"] < 1:
+            raise CommandError(f"--chunk-size must be at least 1, got {options['chunk_size']}.")
+        if options["log_every"] < 1:
+            raise CommandError(f"--log-every must be at least 1, got {options['log_every']}.")
+        progress = Progress(
+            self,
+            every=options["log_every"],
+            tty=options["verbosity"] >= 1 and getattr(sys.stdout, "isatty", lambda: False)(),
+        )
+        report = self._with_progress(progress, options["verbosity"], lambda: self._run(options))
+        self._print_summary(report, options["verbosity"])
+        if report.status == "skipped" and report.reason == "disabled":
+            raise CommandError(f"{report.kind} is disabled in SAKA settings; nothing was done.")
+
+    def _run(self, options: dict[str, Any]) -> CycleReport:
+        try:
+            return self.run_cycle(options)
+        except CycleAlreadyRunning as refused:
+            raise CommandError(f"Refused: {refused}") from None
+        except CycleFailed as failed:
+            self._print_summary(failed.report, 1)  # type: ignore[arg-type]
+            raise CommandError(str(failed)) from None
+        except SakaError as error:
+            raise CommandError(str(error)) from None
+
+    def _with_progress(
+        self, progress: Progress, verbosity: int, work: Callable[[], CycleReport]
+    ) -> CycleReport:
+        if verbosity < 1:
+            return work()
+        signals.cycle_started.connect(progress.started)
+        signals.cycle_chunk_done.connect(progress.chunk_done)
+        try:
+            return work()
+        finally:
+            signals.cycle_started.disconnect(progress.started)
+            signals.cycle_chunk_done.disconnect(progress.chunk_done)
+            progress.finish()
+
+    def _print_summary(self, report: CycleReport, verbosity: int) -> None:
+        if verbosity < 1:
+            return
+        rows = report.as_rows()
+        width = max(len(label) for label, _ in rows)
+        style = (
+            self.style.SUCCESS
+            if report.status in ("completed", "dry_run")
+            else (self.style.WARNING)
+        )
+        self.stdout.write(style(f"{report.kind} {report.status}"))
+        for label, value in rows:
+            self.stdout.write(f"  {label:<{width}}  {value}")
