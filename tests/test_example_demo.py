@@ -32,3 +32,5 @@ def test_demo_runs_and_ends_with_a_clean_audit(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "ledger OK: 3000 wallets" in result.stdout
     assert "members" in result.stdout and "planted on Community garden" in result.stdout
+    assert "Compost the wallets inactive for 90 days" in result.stdout
+    assert "Redistribute half of the silo" in result.stdout

@@ -80,4 +80,7 @@ SAKA = {
         "invite_accepted": {"reward": 50, "daily_limit": 5},
         "manual_adjust": {"reward": None, "max_amount": 500, "daily_amount": 1000},
     },
+    # Half the silo each time, so the demo's single redistribution gives every member
+    # a few grains (5%, the default, would be less than one grain each here).
+    "REDISTRIBUTION": {"RATE": "0.5"},
 }

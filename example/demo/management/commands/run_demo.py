@@ -19,7 +19,10 @@ from django_saka.models import Transaction, Wallet
 
 
 class Command(BaseCommand):
-    help = "Seed a SAKA community and play a few weeks of harvests and spends through it."
+    help = (
+        "Seed a SAKA community, play a few weeks of harvests and spends through it, then a "
+        "compost, a redistribution and an audit."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--members", type=int, default=100_000)
@@ -43,6 +46,12 @@ class Command(BaseCommand):
         )
         for outcome, count in sorted(outcomes.items()):
             self.stdout.write(f"    {outcome:<32} {count:>8,}")
+        for title, cycle in (
+            ("Compost the wallets inactive for 90 days", services.compost),
+            ("Redistribute half of the silo to active members", services.redistribute),
+        ):
+            cycle_report = self._step(title, lambda cycle=cycle: cycle(source="demo"))
+            self._print_cycle(cycle_report)
         self._summary()
         report = self._step("Audit the ledger (every invariant)", services.audit_ledger)
         self.stdout.write(f"    {report}")
@@ -55,6 +64,21 @@ class Command(BaseCommand):
         result = work()
         self.stdout.write(f"    done in {time.perf_counter() - started:.2f} s")
         return result
+
+    def _print_cycle(self, report: services.CycleReport) -> None:
+        keep = {
+            "status",
+            "wallets affected",
+            "grains moved",
+            "per wallet",
+            "remainder kept in silo",
+            "silo before",
+            "silo after",
+            "chunks",
+        }
+        for label, value in report.as_rows():
+            if label in keep:
+                self.stdout.write(f"    {label:<32} {value:>18}")
 
     def _summary(self) -> None:
         wallets = Wallet.objects.aggregate(total=Sum("balance"), harvested=Sum("total_harvested"))
