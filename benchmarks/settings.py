@@ -1,0 +1,30 @@
+"""Settings for the benchmark scripts: a PostgreSQL database of their own (or SQLite)."""
+
+import os
+
+SECRET_KEY = "benchmarks"
+USE_TZ = True
+TIME_ZONE = "UTC"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django_saka",
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if os.environ.get("SAKA_BENCH_DB", "postgres") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("SAKA_PG_HOST", "127.0.0.1"),
+            "USER": os.environ.get("SAKA_PG_USER", "postgres"),
+            "NAME": os.environ.get("SAKA_BENCH_DB_NAME", "saka_bench"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SAKA_BENCH_SQLITE", "/tmp/saka_bench.sqlite3"),
+        }
+    }
