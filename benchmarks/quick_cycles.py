@@ -5,7 +5,7 @@
 Creates (or empties) the benchmark database, seeds N wallets with set-based SQL
 (10% eligible for compost), then times one compost and one redistribution at the
 default chunk size, counting queries per chunk and measuring peak Python memory
-(tracemalloc) and peak RSS. The full harness with baselines is benchmarks/run.py.
+(tracemalloc) and peak RSS. The harness with baselines (naive loop, OFFSET fix, single-statement floor) is separate work.
 """
 
 from __future__ import annotations

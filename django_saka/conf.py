@@ -291,8 +291,8 @@ def _check_reason(name: object, entry: object) -> Iterator[Problem]:
         if _is_int(reward) and _is_int(value) and 0 < value < reward:
             yield Problem(
                 "django_saka.E008",
-                f"{where}['reward'] ({reward}) is above its {cap} ({value}): "
-                "no harvest of this reason could ever succeed.",
+                f"{where}['reward'] ({reward}) is above its {cap} ({value}); "
+                "the default harvest of this reason would break its own cap.",
                 f"Raise {cap} or lower the reward.",
             )
 

@@ -2,7 +2,9 @@
 
 Every error a caller can meet is a subclass of :class:`SakaError`, so
 ``except SakaError`` catches them all. Errors about bad input are also
-``ValueError`` subclasses. None of them is raised after anything was written.
+``ValueError`` subclasses and are raised before anything is written.
+:class:`CycleFailed` is the exception: the chunks a run committed before it
+failed stay, and the next start resumes the run.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
@@ -14,11 +13,12 @@ from .models import Wallet
 from .services.closing import close_wallet
 
 
-def _is_user_deletion(origin: Any) -> bool:
-    user_model = get_user_model()
+def _is_direct_wallet_deletion(origin: Any) -> bool:
+    """True when the deletion started from wallets themselves, not from their users
+    (or from anything else that cascades to users)."""
     if isinstance(origin, QuerySet):
-        return issubclass(origin.model, user_model)
-    return isinstance(origin, Model) and isinstance(origin, user_model)
+        return issubclass(origin.model, Wallet)
+    return isinstance(origin, Wallet)
 
 
 @receiver(pre_delete, sender=Wallet, dispatch_uid="django_saka.close_wallet")
@@ -30,7 +30,7 @@ def return_grains_to_silo(
     A wallet deleted on its own is refused: its user keeps the ledger rows, and a new
     wallet would start with totals that no longer match them.
     """
-    if not _is_user_deletion(kwargs.get("origin")):
+    if _is_direct_wallet_deletion(kwargs.get("origin")):
         raise WalletDeletionRefused(
             f"Wallet {instance.pk} cannot be deleted on its own; delete its user instead "
             "(the balance then returns to the silo with an account_closed ledger row)."

@@ -1,19 +1,15 @@
 """Signals sent by django-saka, always after the database transaction commits.
 
 Receivers therefore never see a change that was rolled back, and a slow or failing
-receiver cannot hold a wallet lock. A receiver that raises is logged on the
-``django_saka.signals`` logger; its exception does not reach the caller. Every
+receiver cannot hold a wallet lock. A receiver that raises is logged by Django on
+the ``django.dispatch`` logger; its exception does not reach the caller. Every
 signal is sent with ``sender`` set to the model class named below. See ``docs/signals.md``.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.dispatch import Signal
-
-logger = logging.getLogger("django_saka.signals")
 
 # Sent after a harvest commits. sender=Transaction.
 # Arguments: transaction (the EARN ledger row), user_id, reason, amount, balance
@@ -30,7 +26,8 @@ spent = Signal()
 account_closed = Signal()
 
 # Sent when a compost or redistribution run starts. sender=CycleRun.
-# Arguments: run (the CycleRun), kind ("compost" or "redistribution").
+# Arguments: run (the CycleRun), kind ("compost" or "redistribution"), resumed (True
+# when the run was interrupted earlier and is being finished).
 cycle_started = Signal()
 
 # Sent once per committed chunk of a run, never once per wallet. sender=CycleRun.
@@ -46,17 +43,11 @@ cycle_finished = Signal()
 def send(signal: Signal, sender: type, **kwargs: object) -> None:
     """Send ``signal`` so that a failing receiver cannot undo or repeat the change.
 
-    Receivers run with ``send_robust``: an exception is logged on the
-    ``django_saka.signals`` logger and does not reach the caller, whose change is
+    Receivers run with ``send_robust``: Django logs a receiver's exception on the
+    ``django.dispatch`` logger and it does not reach the caller, whose change is
     already committed (re-raising would invite a retry that applies it twice).
     """
-    for receiver, result in signal.send_robust(sender=sender, **kwargs):
-        if isinstance(result, Exception):
-            logger.error(
-                "django-saka signal receiver %r failed",
-                receiver,
-                exc_info=(type(result), result, result.__traceback__),
-            )
+    signal.send_robust(sender=sender, **kwargs)
 
 
 def send_on_commit(

@@ -59,6 +59,7 @@ def test_saka_redistribute_with_rate():
         (["saka_compost", "--chunk-size", "0"], "--chunk-size must be at least 1"),
         (["saka_compost", "--chunk-size", "-5"], "--chunk-size must be at least 1"),
         (["saka_compost", "--now", "yesterday"], "ISO 8601"),
+        (["saka_compost", "--now", "2024-13-01T00:00"], "ISO 8601"),
         (["saka_redistribute", "--rate", "1.01"], "would mint grains"),
         (["saka_redistribute", "--rate", "abc"], "between 0 and 1"),
         (["saka_redistribute", "--rate", "NaN"], "finite"),
@@ -109,3 +110,17 @@ def test_saka_status_shows_silo_and_runs():
     out, _ = _call("saka_status")
     assert "balance                     30" in out
     assert "compost" in out and "completed" in out and "3/3" in out
+
+
+@override_settings(SAKA={"RUN_LEASE_SECONDS": 60})
+def test_abandon_frees_a_dead_run_and_refuses_a_live_one():
+    live = CycleRun.objects.create(kind="redistribution", active_kind="redistribution")
+    with pytest.raises(CommandError, match="Refused: The redistribution run"):
+        call_command("saka_redistribute", "--abandon", stdout=StringIO())
+    CycleRun.objects.filter(pk=live.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    out, _ = _call("saka_redistribute", "--abandon")
+    assert f"Abandoned redistribution run {live.pk}" in out
+    live.refresh_from_db()
+    assert (live.status, live.active_kind) == ("failed", None)
+    out, _ = _call("saka_redistribute", "--abandon")
+    assert "No unfinished redistribution run" in out

@@ -58,7 +58,7 @@ def test_compost_does_not_touch_last_activity_and_records_composting():
 
 def test_a_wallet_is_composted_once_per_period():
     seed_wallets([1000], last_activity_at=LONG_AGO)
-    now = timezone.now()
+    now = timezone.now() - timedelta(days=180)
     assert services.compost(now=now).wallets_affected == 1
     assert services.compost(now=now + timedelta(days=89)).reason == "no_eligible_wallets"
     assert services.compost(now=now + timedelta(days=90)).wallets_affected == 1
@@ -191,6 +191,13 @@ def test_bad_chunk_sizes_are_refused(size):
     with pytest.raises(InvalidAmount):
         services.compost(chunk_size=size)
     assert not CycleRun.objects.exists()
+
+
+def test_a_future_now_is_refused():
+    seed_wallets([100], last_activity_at=timezone.now() - timedelta(days=1))
+    with pytest.raises(InvalidInput, match="future"):
+        services.compost(now=timezone.now() + timedelta(days=91))
+    assert not Transaction.objects.filter(reason="compost").exists()
 
 
 def test_naive_now_is_refused():

@@ -32,6 +32,7 @@ LOAD_SETTINGS = {
 
 @override_settings(SAKA=LOAD_SETTINGS)
 def test_eight_workers_and_both_cycles_lose_nothing():
+    # Never active: eligible for every back-dated compost until the workers touch them.
     users = [w.user for w in seed_wallets([500] * 30, reason="manual_adjust")]
     seed_wallets([100_000], reason="manual_adjust")[0].user.delete()  # fills the silo
     cycle_errors: list[Exception] = []
@@ -41,8 +42,9 @@ def test_eight_workers_and_both_cycles_lose_nothing():
         try:
             for step in range(1, CYCLES + 1):
                 if kind == "compost":
-                    # each run is a new period, so every wallet is eligible again
-                    services.compost(now=timezone.now() + timedelta(days=91 * step), chunk_size=4)
+                    # each run is a new period, so wallets are eligible again
+                    as_of = timezone.now() - timedelta(days=91 * (CYCLES + 1 - step))
+                    services.compost(now=as_of, chunk_size=4)
                 else:
                     services.redistribute(chunk_size=5)
                 cycles_done[kind] += 1

@@ -119,3 +119,23 @@ def test_harvest_in_a_rolled_back_transaction_leaves_nothing(user):
         raise RuntimeError("caller fails after harvesting")
     assert services.get_balance(user).balance == 0
     assert not Transaction.objects.exists()
+
+
+@override_settings(TIME_ZONE="Pacific/Kiritimati")
+def test_the_day_is_the_projects_not_the_activated_time_zone(user, monkeypatch):
+    """A member cannot earn a second day of harvests by switching time zones: at 06:30
+    and 07:30 UTC it is the same evening in Kiritimati, but midnight passes in between
+    in Los Angeles."""
+    from datetime import timezone as dt_timezone
+
+    from django.utils import timezone as django_timezone
+
+    clock = {"now": datetime(2026, 3, 10, 6, 30, tzinfo=dt_timezone.utc)}
+    monkeypatch.setattr("django.utils.timezone.now", lambda: clock["now"])
+    services.harvest(user, "invest_bonus")
+    clock["now"] += timedelta(hours=1)
+    with (
+        django_timezone.override(ZoneInfo("America/Los_Angeles")),
+        pytest.raises(DailyLimitReached),
+    ):
+        services.harvest(user, "invest_bonus")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from .. import signals
 from ..exceptions import CycleAlreadyRunning, CycleFailed, SakaError
+from ..services import runs
 from ..services.results import CycleReport
 
 BAR_WIDTH = 30
@@ -50,7 +50,9 @@ class Progress:
 
 
 class CycleCommand(BaseCommand):
-    """Base of the cycle commands; subclasses implement ``run_cycle``."""
+    """Base of the cycle commands; subclasses set ``kind`` and implement ``run_cycle``."""
+
+    kind: str
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -63,6 +65,12 @@ class CycleCommand(BaseCommand):
             type=int,
             default=None,
             help='Wallets per chunk (one transaction each). Default: SAKA["CHUNK_SIZE"].',
+        )
+        parser.add_argument(
+            "--abandon",
+            action="store_true",
+            help="Give up the unfinished run of this kind (failed, or whose worker died) "
+            "instead of resuming it; its committed chunks stay.",
         )
         parser.add_argument(
             "--log-every",
@@ -79,15 +87,29 @@ class CycleCommand(BaseCommand):
             raise CommandError(f"--chunk-size must be at least 1, got {options['chunk_size']}.")
         if options["log_every"] < 1:
             raise CommandError(f"--log-every must be at least 1, got {options['log_every']}.")
+        if options["abandon"]:
+            self._abandon()
+            return
         progress = Progress(
-            self,
-            every=options["log_every"],
-            tty=options["verbosity"] >= 1 and getattr(sys.stdout, "isatty", lambda: False)(),
+            self, every=options["log_every"], tty=options["verbosity"] >= 1 and self.stdout.isatty()
         )
         report = self._with_progress(progress, options["verbosity"], lambda: self._run(options))
         self._print_summary(report, options["verbosity"])
         if report.status == "skipped" and report.reason == "disabled":
             raise CommandError(f"{report.kind} is disabled in SAKA settings; nothing was done.")
+
+    def _abandon(self) -> None:
+        try:
+            run = runs.abandon(self.kind)
+        except CycleAlreadyRunning as refused:
+            raise CommandError(f"Refused: {refused}") from None
+        if run is None:
+            self.stdout.write(f"No unfinished {self.kind} run to abandon.")
+        else:
+            self.stdout.write(
+                f"Abandoned {self.kind} run {run.pk} after {run.wallets_done:,} of "
+                f"{run.planned_wallets:,} wallets."
+            )
 
     def _run(self, options: dict[str, Any]) -> CycleReport:
         try:

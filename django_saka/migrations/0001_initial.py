@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('wallet_id', models.BigIntegerField()),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='django_saka.cyclerun')),
+                ('run', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, to='django_saka.cyclerun')),
             ],
             options={
                 'verbose_name': 'planned recipient',
@@ -93,7 +93,7 @@ class Migration(migrations.Migration):
                 ('idempotency_key', models.CharField(blank=True, max_length=128, null=True, verbose_name='idempotency key')),
                 ('object_id', models.CharField(blank=True, max_length=64, null=True, verbose_name='target id')),
                 ('content_type', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='contenttypes.contenttype', verbose_name='target type')),
-                ('run', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='django_saka.cyclerun', verbose_name='cycle run')),
+                ('run', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='django_saka.cyclerun', verbose_name='cycle run')),
                 ('user', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='saka_transactions', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={

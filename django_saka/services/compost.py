@@ -177,7 +177,7 @@ WITH claim AS (
 ), advanced AS (
     UPDATE {run} SET cursor = totals.last_id, wallets_done = wallets_done + totals.wallets,
         grains_done = grains_done + totals.grains, chunks_done = chunks_done + 1,
-        heartbeat_at = NOW()
+        heartbeat_at = %s
     FROM totals, claim WHERE {run}.id = claim.id AND totals.wallets > 0
 )
 SELECT (SELECT COUNT(*) FROM claim), totals.last_id,
@@ -205,6 +205,7 @@ def _postgresql_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
         rule.as_of,
         COMPOST_REASON, rule.as_of, run.pk,
         rule.as_of, SILO_ID,
+        timezone.now(),
     ]  # fmt: skip
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -242,6 +243,10 @@ def compost(
     settings = conf.compost()
     if now is not None and (not isinstance(now, datetime) or timezone.is_naive(now)):
         raise InvalidInput(f"now must be an aware datetime, got {now!r}.")
+    if now is not None and now > timezone.now():
+        # Composting as of a future moment would take grains from members who are
+        # active today and date ledger rows in the future.
+        raise InvalidInput(f"now must not be in the future, got {now.isoformat()}.")
     as_of = now or timezone.now()
     rule = CompostRule.from_settings(settings, as_of)
     silo = get_silo().balance

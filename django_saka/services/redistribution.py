@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from django.utils import timezone
+
 from .. import conf
 from ..conf import REDISTRIBUTION_REASON, floor_share, format_rate, parse_rate
 from ..models import SILO_ID, CycleRun, PlannedRecipient, Silo, Transaction, Wallet
@@ -152,7 +154,7 @@ WITH claim AS (
     UPDATE {run} SET cursor = totals.last_planned,
         wallets_done = wallets_done + totals.wallets,
         grains_done = grains_done + %s * totals.wallets, chunks_done = chunks_done + 1,
-        heartbeat_at = NOW()
+        heartbeat_at = %s
     FROM totals, claim WHERE {run}.id = claim.id AND totals.last_planned IS NOT NULL
 )
 SELECT (SELECT COUNT(*) FROM claim), totals.last_planned,
@@ -177,7 +179,7 @@ def _postgresql_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
         per, per,
         per, REDISTRIBUTION_REASON, run.as_of, run.pk,
         per, per, run.as_of, SILO_ID,
-        per,
+        per, timezone.now(),
     ]  # fmt: skip
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from .. import conf, signals
 from ..exceptions import CycleAlreadyRunning, CycleFailed, InvalidAmount
-from ..models import CycleRun
+from ..models import CycleRun, PlannedRecipient
 from .results import CycleReport
 from .retry import atomic_with_retry
 from .silo import ensure_silo, get_silo
@@ -133,21 +133,33 @@ def advance(run: CycleRun, result: ChunkResult) -> None:
     )
 
 
+def _pause_after_chunk() -> int:
+    value = os.environ.get(PAUSE_AFTER_CHUNK_ENV, "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise ValueError(f"{PAUSE_AFTER_CHUNK_ENV} must be a chunk number, got {value!r}.")
+    return int(value)
+
+
 def drive(run: CycleRun, chunk: ChunkFn, chunk_size: int, report: CycleReport) -> CycleReport:
-    """Run chunks until the work is exhausted; mark the run completed or failed."""
+    """Run chunks until the work is exhausted; mark the run completed or failed.
+
+    Signals go out once the changes they describe are committed: at once when the
+    caller has no transaction open, at the caller's commit otherwise.
+    """
     started = time.perf_counter()
-    signals.send(signals.cycle_started, CycleRun, run=run, kind=run.kind, resumed=report.resumed)
-    pause_after = int(os.environ.get(PAUSE_AFTER_CHUNK_ENV, "0") or 0)
+    pause_after = _pause_after_chunk()
+    signals.send_on_commit(
+        signals.cycle_started, CycleRun, run=run, kind=run.kind, resumed=report.resumed
+    )
     chunks_this_session = 0
     try:
         while True:
-            result = atomic_with_retry(lambda: _one_chunk(run, chunk, chunk_size))
+            result = atomic_with_retry(lambda: chunk(run, chunk_size))
             if result.exhausted:
                 break
-            run.cursor = result.cursor
-            run.chunks_done += 1
-            run.wallets_done += len(result.user_ids)
-            run.grains_done += result.grains
+            _count_chunk(run, result)
             chunks_this_session += 1
             if pause_after and chunks_this_session >= pause_after:
                 time.sleep(3600)  # the test kills us here
@@ -165,20 +177,50 @@ def drive(run: CycleRun, chunk: ChunkFn, chunk_size: int, report: CycleReport) -
     return _finish(run, report, started)
 
 
-def _one_chunk(run: CycleRun, chunk: ChunkFn, chunk_size: int) -> ChunkResult:
-    result = chunk(run, chunk_size)
-    if not result.exhausted:
-        chunk_number = run.chunks_done + 1
-        signals.send_on_commit(
-            signals.cycle_chunk_done,
-            CycleRun,
-            run=run,
-            kind=run.kind,
-            chunk=chunk_number,
-            user_ids=result.user_ids,
-            amounts=result.amounts,
-        )
-    return result
+def _count_chunk(run: CycleRun, result: ChunkResult) -> None:
+    """Mirror the committed chunk on the in-memory run, then announce it."""
+    run.cursor = result.cursor
+    run.chunks_done += 1
+    run.wallets_done += len(result.user_ids)
+    run.grains_done += result.grains
+    signals.send_on_commit(
+        signals.cycle_chunk_done,
+        CycleRun,
+        run=run,
+        kind=run.kind,
+        chunk=run.chunks_done,
+        user_ids=result.user_ids,
+        amounts=result.amounts,
+    )
+
+
+def abandon(kind: str) -> CycleRun | None:
+    """Give up the unfinished run of ``kind`` so that a new one can start.
+
+    Its committed chunks stay (a compost's wallets keep their ``last_composted_at``,
+    so they are not composted twice in the period); a redistribution's remaining
+    plan is dropped, and those wallets are not credited by it. Refused while the run
+    is alive (heartbeat within the lease). Returns the abandoned run, or None.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=conf.run_lease_seconds())
+    with transaction.atomic():
+        run = CycleRun.objects.select_for_update().filter(active_kind=kind).first()
+        if run is None:
+            return None
+        if run.status == CycleRun.Status.RUNNING and run.heartbeat_at > now - lease:
+            raise CycleAlreadyRunning(
+                f"The {kind} run {run.pk} is alive (heartbeat within {lease.total_seconds():.0f}"
+                " s); stop its worker first.",
+                run_id=run.pk,
+            )
+        PlannedRecipient.objects.filter(run=run).delete()
+        run.status = CycleRun.Status.FAILED.value
+        run.active_kind = None
+        run.finished_at = now
+        run.error = (run.error + "\n" if run.error else "") + "abandoned"
+        run.save(update_fields=["status", "active_kind", "finished_at", "error"])
+    return run
 
 
 def _finish(
@@ -205,5 +247,5 @@ def _finish(
         duration_seconds=time.perf_counter() - started,
         error=run.error,
     )
-    signals.send(signals.cycle_finished, CycleRun, run=run, kind=run.kind, report=final)
+    signals.send_on_commit(signals.cycle_finished, CycleRun, run=run, kind=run.kind, report=final)
     return final

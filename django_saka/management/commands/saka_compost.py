@@ -15,13 +15,17 @@ from django_saka.services.results import CycleReport
 
 
 def _parse_now(value: str) -> datetime:
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well formed but impossible, such as month 13
+        moment = None
     if moment is None:
         raise CommandError(f"--now must be an ISO 8601 date and time, got {value!r}.")
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 class Command(CycleCommand):
+    kind = "compost"
     help = (
         "Compost inactive wallets: floor(balance * RATE) of each eligible wallet goes to the "
         "silo. Resumes an interrupted run first."

@@ -12,6 +12,7 @@ from django_saka.services.results import CycleReport
 
 
 class Command(CycleCommand):
+    kind = "redistribution"
     help = (
         "Redistribute floor(silo * RATE) equally among eligible wallets; the remainder stays "
         "in the silo. Resumes an interrupted run first."

@@ -41,5 +41,5 @@ class Command(BaseCommand):
                 f"  {run.pk:>6}  {run.kind:<14} {status:<10} {progress:>15} "
                 f"{run.grains_done:>14,}  {run.started_at:%Y-%m-%d %H:%M:%S}"
             )
-        if not runs:
+        if not runs and options["runs"]:
             self.stdout.write("  no runs yet")
