@@ -210,17 +210,10 @@ def _postgresql_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)
         claimed, last_id, user_ids, amounts = cursor.fetchone()
-    if not claimed:
-        raise runs.ClaimLost
-    if last_id is None:
-        return runs.ChunkResult(cursor=run.cursor, exhausted=True)
-    return runs.ChunkResult(user_ids=user_ids, amounts=amounts, cursor=last_id)
+    return runs.single_statement_result(run, claimed, last_id, user_ids, amounts)
 
 
-def compost_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
-    if Dialect().is_postgresql:
-        return _postgresql_chunk(run, chunk_size)
-    return _portable_chunk(run, chunk_size)
+compost_chunk = runs.for_backend(_postgresql_chunk, _portable_chunk)
 
 
 # --- the service ----------------------------------------------------------------------

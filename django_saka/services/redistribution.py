@@ -184,17 +184,12 @@ def _postgresql_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)
         claimed, last_planned, user_ids = cursor.fetchone()
-    if not claimed:
-        raise runs.ClaimLost
-    if last_planned is None:
-        return runs.ChunkResult(cursor=run.cursor, exhausted=True)
-    return runs.ChunkResult(user_ids=user_ids, amounts=[per] * len(user_ids), cursor=last_planned)
+    return runs.single_statement_result(
+        run, claimed, last_planned, user_ids, [per] * len(user_ids or [])
+    )
 
 
-def redistribution_chunk(run: CycleRun, chunk_size: int) -> runs.ChunkResult:
-    if Dialect().is_postgresql:
-        return _postgresql_chunk(run, chunk_size)
-    return _portable_chunk(run, chunk_size)
+redistribution_chunk = runs.for_backend(_postgresql_chunk, _portable_chunk)
 
 
 # --- the service ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..models import CycleRun, PlannedRecipient
 from .results import CycleReport
 from .retry import atomic_with_retry
 from .silo import ensure_silo, get_silo
+from .sql import Dialect
 
 # Test hook: after committing chunk N, the process sleeps instead of going on, so a
 # test can kill it with SIGKILL at a known point. Documented in docs/development.md.
@@ -49,6 +50,28 @@ class ClaimLost(Exception):
 
 
 ChunkFn = Callable[[CycleRun, int], ChunkResult]
+
+
+def for_backend(postgresql: ChunkFn, portable: ChunkFn) -> ChunkFn:
+    """The chunk function for the database in use: PostgreSQL's single statement, or
+    the portable statements everywhere else."""
+
+    def chunk(run: CycleRun, chunk_size: int) -> ChunkResult:
+        backend_chunk = postgresql if Dialect().is_postgresql else portable
+        return backend_chunk(run, chunk_size)
+
+    return chunk
+
+
+def single_statement_result(
+    run: CycleRun, claimed: int, last_id: int | None, user_ids: list[int], amounts: list[int]
+) -> ChunkResult:
+    """Turn what a PostgreSQL chunk statement returned into a ChunkResult."""
+    if not claimed:
+        raise ClaimLost
+    if last_id is None:
+        return ChunkResult(cursor=run.cursor, exhausted=True)
+    return ChunkResult(user_ids=user_ids, amounts=amounts, cursor=last_id)
 
 
 def chunk_size_or_default(chunk_size: object) -> int:

@@ -103,6 +103,33 @@ def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
         )
 
 
+def _record(
+    request: _Request,
+    wallet_id: int,
+    changes: dict[str, Any],
+    *,
+    balance_after: int,
+    signal: signals.Signal,
+    **signal_arguments: Any,
+) -> Transaction:
+    """Write the ledger row, apply ``changes`` to the locked wallet as the member's own
+    activity, and announce it after commit."""
+    now = timezone.now()
+    row = request.write(now)
+    Wallet.objects.filter(pk=wallet_id).update(**changes, last_activity_at=now, modified=now)
+    signals.send_on_commit(
+        signal,
+        Transaction,
+        transaction=row,
+        user_id=request.user_id,
+        reason=request.reason,
+        amount=request.amount,
+        balance=balance_after,
+        **signal_arguments,
+    )
+    return row
+
+
 def harvest(
     user: Any,
     reason: str,
@@ -161,25 +188,16 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
         raise InvalidAmount(
             f"Harvesting {request.amount} grains would take the wallet past {MAX_GRAINS}."
         )
-    now = timezone.now()
-    row = request.write(now)
-    Wallet.objects.filter(pk=wallet.pk).update(
-        balance=F("balance") + request.amount,
-        total_harvested=F("total_harvested") + request.amount,
-        last_activity_at=now,
-        modified=now,
+    return _record(
+        request,
+        wallet.pk,
+        {
+            "balance": F("balance") + request.amount,
+            "total_harvested": F("total_harvested") + request.amount,
+        },
+        balance_after=wallet.balance + request.amount,
+        signal=signals.harvested,
     )
-    new_balance = wallet.balance + request.amount
-    signals.send_on_commit(
-        signals.harvested,
-        Transaction,
-        transaction=row,
-        user_id=request.user_id,
-        reason=request.reason,
-        amount=request.amount,
-        balance=new_balance,
-    )
-    return row
 
 
 def spend(
@@ -225,26 +243,17 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
             balance=balance,
             requested=request.amount,
         )
-    now = timezone.now()
-    row = request.write(now)
-    Wallet.objects.filter(pk=wallet.pk).update(
-        balance=F("balance") - request.amount,
-        total_spent=F("total_spent") + request.amount,
-        last_activity_at=now,
-        modified=now,
-    )
-    new_balance = balance - request.amount
-    signals.send_on_commit(
-        signals.spent,
-        Transaction,
-        transaction=row,
-        user_id=request.user_id,
-        reason=request.reason,
-        amount=request.amount,
-        balance=new_balance,
+    return _record(
+        request,
+        wallet.pk,
+        {
+            "balance": F("balance") - request.amount,
+            "total_spent": F("total_spent") + request.amount,
+        },
+        balance_after=balance - request.amount,
+        signal=signals.spent,
         target=target,
     )
-    return row
 
 
 def get_balance(user: Any) -> Balance:
