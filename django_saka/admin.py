@@ -110,11 +110,25 @@ class CycleRunAdmin(ReadOnlyAdmin):
         "id",
         "kind",
         "status",
+        "skip_reason",
         "source",
         "started_at",
-        "finished_at",
-        "wallets_done",
-        "planned_wallets",
+        "progress",
         "grains_done",
+        "per_wallet",
+        "duration",
     )
     list_filter = ("kind", "status")
+
+    @admin.display(description=_("progress"))
+    def progress(self, run: CycleRun) -> str:
+        if not run.planned_wallets:
+            return "-"
+        percent = 100 * run.wallets_done // run.planned_wallets
+        return f"{run.wallets_done:,} / {run.planned_wallets:,} wallets ({percent}%)"
+
+    @admin.display(description=_("duration"))
+    def duration(self, run: CycleRun) -> str:
+        end = run.finished_at or run.heartbeat_at
+        seconds = max((end - run.started_at).total_seconds(), 0)
+        return f"{seconds:.1f} s" + ("" if run.finished_at else " so far")

@@ -84,3 +84,23 @@ def test_reason_filter_lists_configured_reasons_without_querying(admin_client, r
     url = reverse("admin:django_saka_transaction_changelist")
     page = admin_client.get(url).content.decode()
     assert "?reason=poll_vote" in page and "?reason=compost" in page
+
+
+def test_runs_show_progress_and_duration(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_saka.models import CycleRun
+
+    started = timezone.now() - timedelta(seconds=90)
+    CycleRun.objects.create(
+        kind="compost",
+        status="completed",
+        started_at=started,
+        finished_at=started + timedelta(seconds=12.5),
+        planned_wallets=2000,
+        wallets_done=1000,
+    )
+    page = admin_client.get(reverse("admin:django_saka_cyclerun_changelist")).content.decode()
+    assert "1,000 / 2,000 wallets (50%)" in page and "12.5 s" in page
