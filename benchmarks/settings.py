@@ -26,5 +26,20 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SAKA_BENCH_SQLITE", "/tmp/saka_bench.sqlite3"),
+            # As docs/databases.md recommends for concurrent writers: the prober and
+            # the variant write at the same time.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 600,
+            },
         }
     }
+
+SAKA = {
+    "REASONS": {
+        "manual_adjust": {"reward": None, "max_amount": 10**6},
+        # What the latency prober harvests during a run: no daily limit.
+        "bench_tick": {"reward": 1},
+    },
+}

@@ -1,0 +1,30 @@
+"""Create the schema and seed N members into the benchmark database (a template).
+
+python -m benchmarks.prepare MEMBERS
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def main(members: int) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from benchmarks.seeding import seed
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    seed(connection, members)
+    print(f"seeded {members:,} members in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

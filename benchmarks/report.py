@@ -1,0 +1,238 @@
+"""Turning results into numbers people read: ratios, a table, charts, the docs page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+COMPOST_FLOOR, REDISTRIBUTION_FLOOR, SAKA = "floor", "floor_redistribute", "saka"
+
+LABELS = {
+    "naive": "naive per-row loop (reference)",
+    "audit_fix": "audit fix: OFFSET + bulk_update",
+    "floor": "floor: one statement",
+    "saka": "django-saka compost (1,000)",
+    "saka_500": "django-saka compost (500)",
+    "saka_5000": "django-saka compost (5,000)",
+    "floor_redistribute": "floor: one statement (redistribution)",
+    "saka_redistribute": "django-saka redistribute (1,000)",
+}
+
+
+def percentiles(values: list[float]) -> dict:
+    """p50, p99 and max of ``values`` (seconds) in milliseconds."""
+    if not values:
+        return {"p50": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+    return {"p50": at(0.50), "p99": at(0.99), "max": ordered[-1] * 1000}
+
+
+def with_ratios(results: dict) -> dict:
+    """Add each variant's time as a multiple of its floor and of django-saka's."""
+    for summary in results.values():
+        floor = results.get(COMPOST_FLOOR if summary["kind"] == "compost" else REDISTRIBUTION_FLOOR)
+        saka = results.get(SAKA if summary["kind"] == "compost" else "saka_redistribute")
+        summary["x_floor"] = summary["seconds"] / floor["seconds"] if floor else None
+        summary["x_saka"] = summary["seconds"] / saka["seconds"] if saka else None
+    return results
+
+
+def _num(value, spec: str = ".2f", empty: str = "-") -> str:
+    return empty if value is None else format(value, spec)
+
+
+def table(document: dict) -> str:
+    head = (
+        "| variant | time (s) | wallets/s | x floor | x saka | coverage | conserved "
+        "| statements | per chunk | Python peak (MB) | RSS peak (MB) "
+        "| lock hold p50 / p99 / max (ms) | harvest p50 / p99 (ms) |\n"
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for name, v in document["variants"].items():
+        coverage = f"{v['coverage']:.1%}" if "coverage" in v else "-"
+        conserved = "yes" if v["conserved"] else f"NO ({v['grains_off']:,} grains off)"
+        holds, harvest = v["lock_hold_ms"], v["harvest_ms"]
+        rows.append(
+            f"| {LABELS.get(name, name)} | {v['seconds']:.2f} | {v['wallets_per_second']:,.0f} "
+            f"| {_num(v['x_floor'])} | {_num(v['x_saka'])} | {coverage} | {conserved} "
+            f"| {v['statements']:,} | {_num(v['statements_per_chunk'], '.1f')} "
+            f"| {v['peak_python_mb']:.1f} | {v['peak_rss_mb']:.0f} "
+            f"| {_num(holds['p50'], '.0f')} / {_num(holds['p99'], '.0f')} / "
+            f"{_num(holds['max'], '.0f')} "
+            f"| {_num(harvest['p50'], '.1f')} / {_num(harvest['p99'], '.1f')} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def chart(document: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(document["variants"])
+    seconds = [document["variants"][n]["seconds"] for n in names]
+    colours = ["#2a9d8f" if n.startswith("saka") else "#8d99ae" for n in names]
+    figure, axis = plt.subplots(figsize=(9, 0.45 * len(names) + 1.2))
+    axis.barh([LABELS.get(n, n) for n in names], seconds, color=colours)
+    axis.set_xscale("log")
+    axis.invert_yaxis()
+    axis.set_xlabel("median wall time, seconds (log scale)")
+    axis.set_title(
+        f"{document['db']}, {document['members']:,} wallets ({document['repeat']} repetitions each)"
+    )
+    for index, value in enumerate(seconds):
+        axis.text(value, index, f" {value:.2f} s", va="center", fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def targets(documents: dict[tuple[str, int], dict]) -> list[tuple[str, str, str, bool]]:
+    """The issue's targets for PostgreSQL at 1,000,000 wallets: (target, goal, measured, met)."""
+    big = documents.get(("postgres", 1_000_000))
+    if not big:
+        return []
+    v = big["variants"]
+    saka, redistribute = v["saka"], v["saka_redistribute"]
+    rows = [
+        ("compost vs floor", "≤ 1.5x", f"{saka['x_floor']:.2f}x", saka["x_floor"] <= 1.5),
+        (
+            "naive vs compost",
+            "≥ 30x",
+            f"{v['naive']['x_saka']:.1f}x",
+            v["naive"]["x_saka"] >= 30,
+        ),
+        (
+            "audit fix vs compost",
+            "≥ 10x",
+            f"{v['audit_fix']['x_saka']:.1f}x",
+            v["audit_fix"]["x_saka"] >= 10,
+        ),
+        (
+            "coverage, django-saka (audit fix)",
+            "100%",
+            f"{saka['coverage']:.1%} ({v['audit_fix']['coverage']:.1%})",
+            saka["coverage"] == 1.0,
+        ),
+        (
+            "peak Python memory, compost",
+            "≤ 20 MB",
+            f"{saka['peak_python_mb']:.2f} MB",
+            saka["peak_python_mb"] <= 20,
+        ),
+        (
+            "lock hold p99 per chunk",
+            "≤ 100 ms",
+            f"{saka['lock_hold_ms']['p99']:.0f} ms",
+            saka["lock_hold_ms"]["p99"] <= 100,
+        ),
+        (
+            "harvest p99 during compost",
+            "≤ 50 ms",
+            f"{saka['harvest_ms']['p99']:.1f} ms",
+            saka["harvest_ms"]["p99"] <= 50,
+        ),
+        (
+            "redistribution vs floor",
+            "≤ 2x",
+            f"{redistribute['x_floor']:.2f}x",
+            redistribute["x_floor"] <= 2,
+        ),
+    ]
+    small = documents.get(("postgres", 100_000))
+    if small:
+        a, b = small["variants"]["saka"]["peak_python_mb"], saka["peak_python_mb"]
+        growth = abs(b - a) / a if a else 0.0
+        rows.append(
+            (
+                "memory, 100,000 vs 1,000,000 wallets",
+                "within 10%",
+                f"{a:.2f} MB vs {b:.2f} MB ({growth:+.0%})",
+                growth <= 0.10 or abs(b - a) < 0.1,
+            )
+        )
+    return rows
+
+
+_INTRO = """# Benchmarks
+
+The audit that django-saka answers found that the reference cycles would not survive
+100,000 members. This page is written by the benchmark harness, which measures the
+cycles against the code they replace and against the fastest the database can do, in
+one run on the same data:
+
+```bash
+python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3
+python -m benchmarks.run --db sqlite --members 100000 --repeat 3
+```
+
+Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`), psycopg and matplotlib
+(`pip install -e .[postgres] matplotlib`). Each repetition starts from a fresh copy of
+a seeded template database: N members with 100..499 grains, every tenth inactive for a
+year (eligible for compost); the silo holds 40 grains per member for the redistribution
+at the default 5%. The variant runs in a process of its own while a second process
+harvests on random wallets about 100 times a second. Times are medians of the
+repetitions; latencies and lock holds are pooled over them.
+
+- **naive**: the reference, re-implemented from the audit: `select_for_update()` on the
+  whole eligible queryset, one `save()` and one `create()` per wallet, one transaction.
+- **audit fix**: the audit's own proposal: OFFSET pages of 500, amounts computed in
+  Python, `bulk_update` + `bulk_create`, one transaction per page.
+- **floor**: everything eligible in one transaction of set-based SQL (one statement with
+  data-modifying CTEs on PostgreSQL; three statements on SQLite).
+- **django-saka**: `services.compost()` at chunk sizes 1,000 (the default), 500 and
+  5,000, and `services.redistribute()` to all eligible wallets, with its own floor.
+- Sharding over a django-q2 cluster is not measured yet: it has not landed.
+
+Columns: *coverage* is composted / (composted + still eligible afterwards) — wallets a
+harvest made active leave the eligible set on their own; *conserved* is the ledger
+audit after the run (every wallet against its ledger rows, the silo, the totals);
+*statements* are SQL statements sent (BEGIN and COMMIT not counted); *per chunk* is
+the most any django-saka chunk transaction sent (for the others, all statements over
+their transactions); *lock hold* is the duration of each transaction that locks
+wallets; *harvest* is the latency of the concurrent member's harvests.
+"""
+
+
+def write_docs(results_dir: Path, docs_dir: Path) -> None:
+    documents = {}
+    for path in sorted(results_dir.glob("*.json")):
+        document = json.loads(path.read_text())
+        documents[(document["db"], document["members"])] = document
+    parts = [_INTRO]
+    goals = targets(documents)
+    if goals:
+        parts.append("## Targets (PostgreSQL, 1,000,000 wallets)\n")
+        parts.append("| target | goal | measured | met |\n|---|---|---|---|")
+        parts += [f"| {t} | {g} | {m} | {'yes' if ok else '**no**'} |" for t, g, m, ok in goals]
+        parts.append("")
+    for (vendor, members), document in sorted(documents.items()):
+        image = f"img/benchmark-{vendor}-{members}.png"
+        chart(document, docs_dir / image)
+        parts.append(f"## {vendor}, {members:,} wallets\n")
+        parts.append(
+            f"Measured {document['date']} on {document['machine']['cpus']} CPUs, Python "
+            f"{document['machine']['python']}, {document['repeat']} repetitions.\n"
+        )
+        parts.append(f"![median times, {vendor}, {members:,} wallets]({image})\n")
+        parts.append(table(document))
+    (docs_dir / "benchmarks.md").write_text("\n".join(parts))
+
+
+def check_smoke(out: Path) -> None:
+    """The smoke run's correctness checks (never a time): django-saka covers every eligible
+    wallet and conserves every grain."""
+    for path in out.glob("*.json"):
+        document = json.loads(path.read_text())
+        for name, v in document["variants"].items():
+            if name.startswith("saka") or name.startswith("floor"):
+                assert v["conserved"], f"{path.name}: {name} broke the ledger"
+                assert v.get("coverage", 1.0) == 1.0, f"{path.name}: {name} skipped wallets"
+        print(f"smoke OK: {path.name}")
