@@ -26,7 +26,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Server-only tests skip on SQLite; on PostgreSQL/MariaDB they always run."""
+    """Server-only tests skip on SQLite; on PostgreSQL/MariaDB they always run. Slow tests
+    are deselected (not skipped) unless SAKA_SLOW=1."""
+    if os.environ.get("SAKA_SLOW") != "1":
+        slow = [item for item in items if "slow" in item.keywords]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if "slow" not in item.keywords]
     if settings.DB_VENDOR != "sqlite":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL or MariaDB (SAKA_TEST_DB=postgres|mysql)")

@@ -2,7 +2,7 @@
 
     python -m tests.cycle_worker migrate
     python -m tests.cycle_worker seed ELIGIBLE INELIGIBLE
-    python -m tests.cycle_worker compost CHUNK_SIZE [LEASE_SECONDS]
+    python -m tests.cycle_worker compost CHUNK_SIZE [LEASE_SECONDS [AS_OF_ISO]]
     python -m tests.cycle_worker check        (prints a JSON summary)
 
 The database comes from SAKA_TEST_DB and SAKA_TEST_DB_NAME (see tests/settings.py).
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import timedelta
 
 
 def main(command: str, *args: str) -> None:
@@ -35,12 +34,16 @@ def main(command: str, *args: str) -> None:
         call_command("migrate", verbosity=0)
     elif command == "seed":
         eligible, ineligible = int(args[0]), int(args[1])
-        seed_wallets([100] * eligible, last_activity_at=timezone.now() - timedelta(days=365))
+        # Never active: eligible in every period, back-dated ones included.
+        seed_wallets([1_000_000] * eligible, last_activity_at=None)
         seed_wallets([100] * ineligible, last_activity_at=timezone.now())
     elif command == "compost":
+        from django.utils.dateparse import parse_datetime
+
         lease = int(args[1]) if len(args) > 1 else 120
+        as_of = parse_datetime(args[2]) if len(args) > 2 else None
         with override_settings(SAKA={"RUN_LEASE_SECONDS": lease}):
-            report = services.compost(chunk_size=int(args[0]), source="worker")
+            report = services.compost(chunk_size=int(args[0]), now=as_of, source="worker")
         print(json.dumps({"status": report.status, "resumed": report.resumed}))
     elif command == "check":
         per_user = Transaction.objects.filter(reason="compost").values("user_id")
@@ -56,6 +59,10 @@ def main(command: str, *args: str) -> None:
                     "runs": list(
                         CycleRun.objects.order_by("pk").values_list("status", "chunks_done")
                     ),
+                    "composted_per_run": [
+                        Transaction.objects.filter(run=run, reason="compost").count()
+                        for run in CycleRun.objects.order_by("pk")
+                    ],
                 }
             )
         )

@@ -90,3 +90,44 @@ def test_sigkill_mid_compost_then_rerun_on_a_sqlite_file(tmp_path):
 @pytest.mark.skipif(settings.DB_VENDOR != "postgres", reason="the PostgreSQL variant")
 def test_sigkill_mid_compost_then_rerun_on_postgresql():
     _kill_and_rerun(_worker_env(connection.settings_dict["NAME"]))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(settings.DB_VENDOR != "postgres", reason="the PostgreSQL variant")
+def test_twenty_kills_at_random_chunks_in_a_row():
+    """Twenty periods, each run killed at a random chunk and finished by a rerun: every
+    eligible wallet composted exactly once per period, every run completed."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    env = _worker_env(connection.settings_dict["NAME"])
+    _run(env, "seed", str(ELIGIBLE), str(INELIGIBLE))
+    rng = random.Random(int(os.environ.get("SAKA_KILL_SEED", "20")))
+    chunks_per_run = ELIGIBLE // CHUNK
+    first_period = timezone.now() - timedelta(days=91 * 21)
+    for round_number in range(20):
+        as_of = (first_period + timedelta(days=91 * round_number)).isoformat()
+        kill_after = rng.randint(1, chunks_per_run - 1)
+        paused = {**env, "DJANGO_SAKA_PAUSE_AFTER_CHUNK": str(kill_after)}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "tests.cycle_worker", "compost", str(CHUNK), "1", as_of],
+            env=paused,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while _run(env, "check")["runs"][-1:] != [["running", kill_after]]:
+            assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        time.sleep(1.2)  # the dead worker's 1 s lease expires
+        assert _run(env, "compost", str(CHUNK), "1", as_of)["resumed"]
+        state = _run(env, "check")
+        assert state["runs"][-1] == ["completed", chunks_per_run], round_number
+        assert state["composted_per_run"][-1] == ELIGIBLE, round_number
+        assert state["max_per_wallet"] == round_number + 1 and state["audit_ok"]
+    assert len(state["runs"]) == 20

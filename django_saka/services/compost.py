@@ -333,7 +333,10 @@ def compost_preview(user: Any, *, now: datetime | None = None) -> CompostPreview
         Wallet.objects.for_user(user_id)
         .values("balance", "last_activity_at", "last_composted_at")
         .first()
-    ) or {"balance": 0, "last_activity_at": None, "last_composted_at": None}
+    )
+    if wallet is None:
+        validation.require_existing_user(user_id)
+        wallet = {"balance": 0, "last_activity_at": None, "last_composted_at": None}
     amount = floor_share(wallet["balance"], settings.rate)
     if (
         not settings.enabled

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
-from ..exceptions import InvalidUser
 from ..models import Wallet
+from .validation import require_existing_user
 
 _LOCKED_FIELDS = ("id", "user_id", "balance", "total_harvested", "total_spent")
 
@@ -36,8 +35,7 @@ def ensure_wallet(user_id: int) -> None:
     deadlock when they all ask for the exclusive one. Inside a caller's own
     transaction it can only use a savepoint.
     """
-    if not get_user_model()._base_manager.filter(pk=user_id).exists():
-        raise InvalidUser(f"User {user_id} does not exist (was it deleted?).")
+    require_existing_user(user_id)
     try:
         with transaction.atomic():
             Wallet.objects.create(user_id=user_id)

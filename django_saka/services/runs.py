@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -191,6 +191,7 @@ def drive(run: CycleRun, chunk: ChunkFn, chunk_size: int, report: CycleReport) -
             f"{run.kind} run {run.pk} was taken over by another worker.", run_id=run.pk
         ) from None
     except Exception as error:
+        _drop_broken_connection()
         failed = _finish(run, report, started, error=error)
         raise CycleFailed(
             f"{run.kind} run {run.pk} failed: {error!r}. Committed chunks are kept; "
@@ -198,6 +199,13 @@ def drive(run: CycleRun, chunk: ChunkFn, chunk_size: int, report: CycleReport) -
             report=failed,
         ) from error
     return _finish(run, report, started)
+
+
+def _drop_broken_connection() -> None:
+    """After a lost connection (server restart, pg_terminate_backend), close it so that
+    recording the failure opens a new one; a healthy connection is kept."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def _count_chunk(run: CycleRun, result: ChunkResult) -> None:

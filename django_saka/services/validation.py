@@ -26,6 +26,14 @@ def user_id_of(user: Any) -> int:
     return user.pk
 
 
+def require_existing_user(user_id: int) -> None:
+    """Raise :class:`InvalidUser` if no user has this primary key (deleted meanwhile)."""
+    from django.contrib.auth import get_user_model
+
+    if not get_user_model()._base_manager.filter(pk=user_id).exists():
+        raise InvalidUser(f"User {user_id} does not exist (was it deleted?).")
+
+
 def whole_grains(amount: Any, *, what: str = "amount") -> int:
     """A positive whole number of grains that fits a BIGINT, or :class:`InvalidAmount`."""
     if isinstance(amount, bool) or not isinstance(amount, int):

@@ -236,6 +236,8 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
     earlier = _earlier_answer(request) if wallet is not None else None
     if earlier is not None:
         return earlier
+    if wallet is None:
+        validation.require_existing_user(request.user_id)
     balance = wallet.balance if wallet is not None else 0
     if wallet is None or balance < request.amount:
         raise InsufficientBalance(
@@ -271,7 +273,10 @@ def get_balance(user: Any) -> Balance:
         )
         .first()
     )
-    return Balance(**row) if row else Balance()
+    if row is None:
+        validation.require_existing_user(user_id)
+        return Balance()
+    return Balance(**row)
 
 
 def support_summary(target: Any) -> SupportSummary:
