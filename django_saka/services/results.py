@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+
+def result_fields(result_type: type) -> list[str]:
+    """The field names of a result dataclass (they match the model's column names)."""
+    return [item.name for item in fields(result_type)]
 
 
 @dataclass(frozen=True)

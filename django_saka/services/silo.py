@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import F
 
 from ..models import SILO_ID, Silo
-from .results import SiloState
+from .results import SiloState, result_fields
 
 
 def ensure_silo(using: str | None = None) -> None:
@@ -31,16 +31,5 @@ def add_to_silo(amount: int, *, using: str | None = None, **fields: Any) -> None
 
 def get_silo() -> SiloState:
     """The silo's balance and totals."""
-    row = (
-        Silo.objects.filter(pk=SILO_ID)
-        .values(
-            "balance",
-            "total_composted",
-            "total_redistributed",
-            "total_closed",
-            "last_compost_at",
-            "last_redistribution_at",
-        )
-        .first()
-    )
+    row = Silo.objects.filter(pk=SILO_ID).values(*result_fields(SiloState)).first()
     return SiloState(**row) if row else SiloState()

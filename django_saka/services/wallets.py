@@ -16,7 +16,7 @@ from ..models import Direction, Transaction, Wallet
 from . import validation
 from .clock import local_midnight
 from .locking import ensure_wallet, lock_wallet
-from .results import Balance, SupportSummary
+from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
 
 
@@ -261,18 +261,7 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
 def get_balance(user: Any) -> Balance:
     """The user's balance and lifetime totals (all zero before the first harvest)."""
     user_id = validation.user_id_of(user)
-    row = (
-        Wallet.objects.for_user(user_id)
-        .values(
-            "balance",
-            "total_harvested",
-            "total_spent",
-            "total_composted",
-            "total_received",
-            "last_activity_at",
-        )
-        .first()
-    )
+    row = Wallet.objects.for_user(user_id).values(*result_fields(Balance)).first()
     if row is None:
         validation.require_existing_user(user_id)
         return Balance()
