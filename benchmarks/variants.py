@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from django_saka import conf, services
+from django_saka import conf, rates, services
 from django_saka.models import Silo, Transaction, Wallet
 from django_saka.services import runs
 
@@ -44,7 +44,7 @@ def naive_compost() -> tuple[int, int, list[float]]:
     with transaction.atomic():
         total = 0
         for wallet in _eligible_orm(now - INACTIVITY).select_for_update():
-            amount = conf.floor_share(wallet.balance, RATE)
+            amount = rates.floor_share(wallet.balance, RATE)
             wallet.balance -= amount
             wallet.total_composted += amount
             wallet.last_composted_at = now
@@ -77,7 +77,7 @@ def audit_fix_compost() -> tuple[int, int, list[float]]:
         with transaction.atomic():
             rows, total = [], 0
             for wallet in page:
-                amount = conf.floor_share(wallet.balance, RATE)
+                amount = rates.floor_share(wallet.balance, RATE)
                 wallet.balance -= amount
                 wallet.total_composted += amount
                 wallet.last_composted_at = now
@@ -191,7 +191,7 @@ def floor_redistribute() -> tuple[int, int, list[float]]:
             if connection.vendor == "postgresql"
             else "SELECT balance FROM django_saka_silo WHERE id = 1"
         )
-        pool = conf.floor_share(cursor.fetchone()[0], conf.redistribution().rate)
+        pool = rates.floor_share(cursor.fetchone()[0], conf.redistribution().rate)
         cursor.execute("SELECT COUNT(*) FROM django_saka_wallet WHERE total_harvested >= 1")
         eligible = cursor.fetchone()[0]
         per = pool // eligible

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from . import conf
-from .conf import SYSTEM_REASONS
+from .constants import SYSTEM_REASONS
 from .models import CycleRun, Silo, Transaction, Wallet
 
 

@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from django.db import models
 
-from .conf import SYSTEM_REASONS
+from .constants import SYSTEM_REASONS
 from .exceptions import LedgerIsAppendOnly
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_saka import conf
+from django_saka import conf, rates
 from django_saka.checks import check_saka_settings
 
 
@@ -65,13 +65,13 @@ def test_use_tz_is_required():
     [("0.1", "1/10"), (0.1, "1/10"), ("1", "1"), (0, "0"), ("0.05", "1/20")],
 )
 def test_rates_become_exact_fractions(value, expected):
-    assert str(conf.parse_rate(value)) == expected
+    assert str(rates.parse_rate(value)) == expected
 
 
 def test_floor_share_is_integer_arithmetic():
-    rate = conf.parse_rate("0.1")
-    assert conf.floor_share(2**63 - 1, rate) == (2**63 - 1) // 10
-    assert conf.floor_share(99, rate) == 9
+    rate = rates.parse_rate("0.1")
+    assert rates.floor_share(2**63 - 1, rate) == (2**63 - 1) // 10
+    assert rates.floor_share(99, rate) == 9
 
 
 def test_bad_setting_slipping_past_checks_fails_loudly_at_use():

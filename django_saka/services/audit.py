@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..conf import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
+from ..constants import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
 from ..models import SILO_ID, Silo, Transaction, Wallet
 from .results import AuditReport, Discrepancy
 from .sql import Dialect

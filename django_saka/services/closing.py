@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import signals
-from ..conf import ACCOUNT_CLOSED_REASON
+from ..constants import ACCOUNT_CLOSED_REASON
 from ..models import Direction, Transaction, Wallet
 from .silo import add_to_silo
 

@@ -18,7 +18,8 @@ from typing import Any
 from django.utils import timezone
 
 from .. import conf
-from ..conf import COMPOST_REASON, floor_share, format_rate, parse_rate
+from ..constants import COMPOST_REASON
+from ..rates import floor_share, format_rate, parse_rate
 from ..exceptions import InvalidInput
 from ..models import SILO_ID, CycleRun, Silo, Transaction, Wallet
 from . import runs, validation

@@ -16,7 +16,8 @@ from typing import Any
 from django.utils import timezone
 
 from .. import conf
-from ..conf import REDISTRIBUTION_REASON, floor_share, format_rate, parse_rate
+from ..constants import REDISTRIBUTION_REASON
+from ..rates import floor_share, format_rate, parse_rate
 from ..models import SILO_ID, CycleRun, PlannedRecipient, Silo, Transaction, Wallet
 from . import runs
 from .results import CycleReport

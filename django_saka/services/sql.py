@@ -64,10 +64,10 @@ class Dialect:
         return "DIV" if self.vendor == "mysql" else "/"
 
     def floor_share(self, column: str, rate: Fraction) -> str:
-        """SQL for floor(column * rate) in integer arithmetic, equal to conf.floor_share.
+        """SQL for floor(column * rate) in integer arithmetic, equal to rates.floor_share.
 
         Written as (b DIV d) * n + ((b MOD d) * n) DIV d so no intermediate exceeds
-        d * n, which conf.MAX_RATE_DENOMINATOR keeps inside a BIGINT. ``%%`` because
+        d * n, which rates.MAX_RATE_DENOMINATOR keeps inside a BIGINT. ``%%`` because
         the statements are always run with a parameter list.
         """
         n, d, div = rate.numerator, rate.denominator, self.int_div

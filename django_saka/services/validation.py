@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db import models
 
-from ..conf import MAX_GRAINS, SYSTEM_REASONS, Reason, reasons
+from ..conf import Reason, reasons
+from ..constants import MAX_GRAINS, SYSTEM_REASONS
 from ..exceptions import InvalidAmount, InvalidInput, InvalidUser, UnknownReason
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128

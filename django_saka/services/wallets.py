@@ -10,7 +10,8 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from .. import conf, signals
-from ..conf import MAX_GRAINS, Reason
+from ..conf import Reason
+from ..constants import MAX_GRAINS
 from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBalance, InvalidAmount
 from ..models import Direction, Transaction, Wallet
 from . import validation
