@@ -39,9 +39,7 @@ def _exact(value: object, name: str) -> Fraction:
                 return Fraction(text)
             decimal = Decimal(text)
         except (InvalidOperation, ValueError, ZeroDivisionError):
-            raise InvalidRate(
-                f"{name} must be a number between 0 and 1, got {value!r}."
-            ) from None
+            raise InvalidRate(f"{name} must be a number between 0 and 1, got {value!r}.") from None
         if not decimal.is_finite():
             raise InvalidRate(f"{name} must be a finite number, got {value!r}.")
         return Fraction(decimal)

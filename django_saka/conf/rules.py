@@ -35,7 +35,9 @@ class Flag:
     def problems(self, value: object, where: str) -> Iterator[Problem]:
         if not isinstance(value, bool):
             yield Problem(
-                "django_saka.E003", f"{where} must be True or False, got {value!r}.", "Use a boolean."
+                "django_saka.E003",
+                f"{where} must be True or False, got {value!r}.",
+                "Use a boolean.",
             )
 
 

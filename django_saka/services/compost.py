@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from .. import conf
 from ..constants import COMPOST_REASON
-from ..rates import floor_share, format_rate, parse_rate
 from ..exceptions import InvalidInput
 from ..models import SILO_ID, CycleRun, Silo, Transaction, Wallet
+from ..rates import floor_share, format_rate, parse_rate
 from . import runs, validation
 from .results import CompostPreview, CycleReport
 from .silo import add_to_silo, get_silo

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from .. import conf
 from ..constants import REDISTRIBUTION_REASON
-from ..rates import floor_share, format_rate, parse_rate
 from ..models import SILO_ID, CycleRun, PlannedRecipient, Silo, Transaction, Wallet
+from ..rates import floor_share, format_rate, parse_rate
 from . import runs
 from .results import CycleReport
 from .silo import add_to_silo, get_silo
