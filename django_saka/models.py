@@ -11,7 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from model_utils.models import TimeStampedModel
+from model_utils import Choices
+from model_utils.models import StatusModel, TimeStampedModel
 
 from .exceptions import LedgerIsAppendOnly
 from .querysets import TransactionQuerySet, WalletQuerySet
@@ -25,7 +26,12 @@ class Direction(models.TextChoices):
 
 
 class Wallet(TimeStampedModel):
-    """One person's grains. Changed only by the services, with a ledger row each time."""
+    """One person's grains. Changed only by the services, with a ledger row each time.
+
+    ``modified`` (from model-utils' ``TimeStampedModel``) is the time of the wallet's
+    last change of any kind: harvests and spends, cycle chunks (set in their SQL) and
+    account closing all set it.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -131,6 +137,7 @@ class CycleRun(models.Model):
     wallets_done = models.BigIntegerField(_("wallets done"), default=0)
     grains_done = models.BigIntegerField(_("grains moved"), default=0)
     chunks_done = models.IntegerField(_("chunks done"), default=0)
+    shard_count = models.PositiveSmallIntegerField(_("shards"), default=1)
     silo_before = models.BigIntegerField(_("silo before"), null=True, blank=True)
     silo_after = models.BigIntegerField(_("silo after"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
@@ -149,6 +156,54 @@ class CycleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} run {self.pk} ({self.get_status_display()})"
+
+
+class CycleShard(StatusModel):
+    """One wallet-id range of a run: the unit one worker drives, chunk by chunk.
+
+    A run's shards cover every wallet id between them (``after_id`` exclusive,
+    ``last_id`` inclusive), chosen when the run is planned so that each holds about
+    the same number of wallets. Each has its own cursor, counters and heartbeat; the
+    run completes when its last shard does. ``status_changed`` (model-utils'
+    ``MonitorField``) is set by every status change, which always goes through
+    :func:`django_saka.cycles.engine.set_shard_status`.
+    """
+
+    STATUS = Choices(
+        ("pending", _("pending")),
+        ("running", _("running")),
+        ("completed", _("completed")),
+        ("failed", _("failed")),
+    )
+
+    run = models.ForeignKey(
+        CycleRun, on_delete=models.CASCADE, related_name="shards", verbose_name=_("run")
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    after_id = models.BigIntegerField(_("after wallet id"))
+    last_id = models.BigIntegerField(_("up to wallet id"))
+    cursor = models.BigIntegerField(_("cursor"))
+    chunks_done = models.IntegerField(_("chunks done"), default=0)
+    wallets_done = models.BigIntegerField(_("wallets done"), default=0)
+    grains_done = models.BigIntegerField(_("grains moved"), default=0)
+    heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("cycle shard")
+        verbose_name_plural = _("cycle shards")
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="saka_shard_run_number_uniq"),
+            models.CheckConstraint(
+                condition=Q(after_id__lte=models.F("cursor")) & Q(cursor__lte=models.F("last_id")),
+                name="saka_shard_cursor_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"shard {self.number} of run {self.run_id} ({self.status})"
 
 
 class PlannedRecipient(models.Model):
@@ -263,4 +318,12 @@ class Transaction(models.Model):
         return self.amount if self.direction == Direction.EARN else -self.amount
 
 
-__all__ = ["CycleRun", "Direction", "PlannedRecipient", "Silo", "Transaction", "Wallet"]
+__all__ = [
+    "CycleRun",
+    "CycleShard",
+    "Direction",
+    "PlannedRecipient",
+    "Silo",
+    "Transaction",
+    "Wallet",
+]

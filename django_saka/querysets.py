@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.db import models
+from django.db.models.expressions import RawSQL
 
 from .constants import SYSTEM_REASONS
 from .exceptions import LedgerIsAppendOnly
+
+if TYPE_CHECKING:
+    from .cycles.rules import CompostRule, RedistributionRule
 
 
 def _refuse(action: str) -> NoReturn:
@@ -65,3 +69,19 @@ class WalletQuerySet(models.QuerySet):
         return self.filter(
             models.Q(last_activity_at__isnull=True) | models.Q(last_activity_at__lte=cutoff)
         )
+
+    def compostable(self, rule: CompostRule) -> WalletQuerySet:
+        """Wallets a compost run by ``rule`` would take grains from: the very condition
+        the cycle's SQL applies (``CompostRule.from_settings(conf.compost(), now)``)."""
+        return self._matching(rule)
+
+    def redistribution_eligible(self, rule: RedistributionRule) -> WalletQuerySet:
+        """Wallets a redistribution planned by ``rule`` would credit."""
+        return self._matching(rule)
+
+    def _matching(self, rule: CompostRule | RedistributionRule) -> WalletQuerySet:
+        from .db import Dialect
+
+        dialect = Dialect(self.db)
+        where, params = rule.where_sql(dialect, table=dialect.table(self.model))
+        return self.filter(RawSQL(where, params, output_field=models.BooleanField()))

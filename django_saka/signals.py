@@ -8,7 +8,7 @@ signal is sent with ``sender`` set to the model class named below. See ``docs/si
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import transaction as db_transaction
 from django.dispatch import Signal
 
 # Sent after a harvest commits. sender=Transaction.
@@ -53,5 +53,8 @@ def send(signal: Signal, sender: type, **kwargs: object) -> None:
 def send_on_commit(
     signal: Signal, sender: type, using: str | None = None, **kwargs: object
 ) -> None:
-    """Send ``signal`` (as :func:`send` does) once the current transaction commits."""
-    transaction.on_commit(lambda: send(signal, sender, **kwargs), using=using)
+    """Send ``signal`` (as :func:`send` does) once the current transaction on the app's
+    database commits (at once when none is open)."""
+    from .db import alias
+
+    db_transaction.on_commit(lambda: send(signal, sender, **kwargs), using=using or alias())

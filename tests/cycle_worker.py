@@ -6,7 +6,8 @@
     python -m tests.cycle_worker check        (prints a JSON summary)
 
 The database comes from SAKA_TEST_DB and SAKA_TEST_DB_NAME (see tests/settings.py).
-With DJANGO_SAKA_PAUSE_AFTER_CHUNK=k, ``compost`` stops after chunk k for the kill.
+With SAKA_TEST_PAUSE_AFTER_CHUNK=k, ``compost`` stops after chunk k (a
+``cycle_chunk_done`` receiver of this worker sleeps), so the test can kill it there.
 """
 
 from __future__ import annotations
@@ -16,17 +17,30 @@ import os
 import sys
 
 
+def _pause_after_chunk(signals, pause_after: int) -> None:
+    """Sleep, after the chunk numbered ``pause_after`` is committed, until killed."""
+    if not pause_after:
+        return
+    import time
+
+    def pause(sender, chunk, **kwargs):
+        if chunk >= pause_after:
+            time.sleep(3600)
+
+    signals.cycle_chunk_done.connect(pause, weak=False)
+
+
 def main(command: str, *args: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db.models import Count, Max
+    from django.db.models import Count, Max, Sum
     from django.test import override_settings
     from django.utils import timezone
 
-    from django_saka import services
+    from django_saka import services, signals
     from django_saka.models import CycleRun, Transaction
     from tests.factories import seed_wallets
 
@@ -40,6 +54,7 @@ def main(command: str, *args: str) -> None:
     elif command == "compost":
         from django.utils.dateparse import parse_datetime
 
+        _pause_after_chunk(signals, int(os.environ.get("SAKA_TEST_PAUSE_AFTER_CHUNK") or 0))
         lease = int(args[1]) if len(args) > 1 else 120
         as_of = parse_datetime(args[2]) if len(args) > 2 else None
         with override_settings(SAKA={"RUN_LEASE_SECONDS": lease}):
@@ -56,9 +71,12 @@ def main(command: str, *args: str) -> None:
                     "audit": str(audit),
                     "composted_wallets": per_user.count(),
                     "max_per_wallet": per_user.aggregate(m=Max("n"))["m"] or 0,
-                    "runs": list(
-                        CycleRun.objects.order_by("pk").values_list("status", "chunks_done")
-                    ),
+                    "runs": [
+                        [status, chunks or 0]
+                        for status, chunks in CycleRun.objects.order_by("pk")
+                        .annotate(chunks=Sum("shards__chunks_done"))
+                        .values_list("status", "chunks")
+                    ],
                     "composted_per_run": [
                         Transaction.objects.filter(run=run, reason="compost").count()
                         for run in CycleRun.objects.order_by("pk")

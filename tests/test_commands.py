@@ -47,7 +47,7 @@ def test_saka_compost_dry_run_and_back_fill():
 
 def test_saka_redistribute_with_rate():
     seed_wallets([1000], last_activity_at=LONG_AGO)[0].user.delete()
-    seed_wallets([10, 10])
+    seed_wallets([10, 10], last_activity_at=timezone.now())
     out, _ = _call("saka_redistribute", "--rate", "0.5")
     assert "per wallet" in out and "250" in out
     assert services.get_silo().balance == 500

@@ -11,10 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_saka import services, signals
+from django_saka.cycles import engine
+from django_saka.cycles.chunk import run_chunk
+from django_saka.cycles.kinds import Compost
+from django_saka.db import Dialect
 from django_saka.exceptions import InvalidAmount, InvalidInput
 from django_saka.models import CycleRun, Transaction, Wallet
-from django_saka.services import runs
-from django_saka.services.compost import compost_chunk
+from django_saka.services.retry import atomic_with_retry
 from tests.factories import seed_wallets
 
 pytestmark = pytest.mark.django_db
@@ -90,14 +93,19 @@ def test_queries_per_chunk_do_not_depend_on_chunk_size():
 
     def queries_for_one_chunk(size):
         report = services.compost(dry_run=True)
-        run = runs.new_run(
+        dialect = Dialect()
+        run = engine.new_run(
             "compost",
+            dialect.using,
             as_of=timezone.now(),
             cutoff=report.cutoff,
             parameters={"rate": "0.1", "min_balance": 50, "min_amount": 10},
         )
+        kind = Compost(run)
+        engine.split(kind, 1, dialect)
+        shard = engine.take_shard(run, 1, dialect.using)
         with CaptureQueriesContext(connection) as captured:
-            result = runs.atomic_with_retry(lambda: compost_chunk(run, size))
+            result = atomic_with_retry(lambda: run_chunk(kind, shard, size, dialect))
         CycleRun.objects.filter(pk=run.pk).update(status="completed", active_kind=None)
         return len(result.user_ids), len(captured.captured_queries)
 

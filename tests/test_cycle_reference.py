@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from fractions import Fraction
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
 from django_saka import services
+from django_saka.db import Dialect
 from django_saka.models import Transaction, Wallet
-from django_saka.services.sql import Dialect
 from tests.factories import seed_wallets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=dt_timezone.utc)
 RATE, MIN_BALANCE, MIN_AMOUNT, DAYS = Fraction(1, 10), 50, 10, 90
 SIZE = 40
+REDISTRIBUTED_AT = T0 + timedelta(hours=1)
 
 
 def _activity(i):
@@ -39,7 +41,7 @@ def _seed():
 
 
 def _model():
-    """The rules of DESIGN.md on plain integers: the cycle ledger rows, by wallet index."""
+    """The rules of the currency on plain integers: the cycle ledger rows, by wallet index."""
     balance = [(i * 37) % 500 + 1 for i in range(SIZE)]
     composted_at = [None] * SIZE
     silo = 0
@@ -58,24 +60,27 @@ def _model():
                 silo += amount
                 rows.append((i, "spend", amount, "compost"))
 
-    def redistribute(rate):
+    def redistribute(rate, now):
         nonlocal silo
         pool = silo * rate.numerator // rate.denominator
-        per = pool // SIZE  # every seeded wallet harvested at least 1 grain
-        for i in range(SIZE):
+        # Every seeded wallet harvested at least 1 grain; the active ones acted within DAYS.
+        active = [i for i in range(SIZE) if _activity(i) and _activity(i) > now - timedelta(DAYS)]
+        per = pool // len(active)
+        for i in active:
             balance[i] += per
             rows.append((i, "earn", per, "redistribution"))
-        silo -= per * SIZE
+        silo -= per * len(active)
 
     compost(T0)
-    redistribute(Fraction(1, 2))
+    redistribute(Fraction(1, 2), REDISTRIBUTED_AT)
     compost(T0 + timedelta(days=DAYS + 1))
     return sorted(rows), balance, silo
 
 
 def _season():
     services.compost(now=T0, chunk_size=7)
-    services.redistribute(rate="0.5", chunk_size=6)
+    with mock.patch("django_saka.clock.now", return_value=REDISTRIBUTED_AT):
+        services.redistribute(rate="0.5", chunk_size=6)
     services.compost(now=T0 + timedelta(days=DAYS + 1), chunk_size=5)
 
 

@@ -20,7 +20,7 @@ ELIGIBLE, INELIGIBLE, CHUNK, KILL_AFTER = 60, 25, 5, 3
 
 def _worker_env(db_name):
     env = {**os.environ, "SAKA_TEST_DB_NAME": str(db_name), "PYTHONPATH": str(ROOT)}
-    env.pop("DJANGO_SAKA_PAUSE_AFTER_CHUNK", None)
+    env.pop("SAKA_TEST_PAUSE_AFTER_CHUNK", None)
     return env
 
 
@@ -39,7 +39,7 @@ def _run(env, *args):
 
 def _kill_mid_run(env):
     """Start a compost that pauses after chunk KILL_AFTER, wait for it, SIGKILL it."""
-    paused = {**env, "DJANGO_SAKA_PAUSE_AFTER_CHUNK": str(KILL_AFTER)}
+    paused = {**env, "SAKA_TEST_PAUSE_AFTER_CHUNK": str(KILL_AFTER)}
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.cycle_worker", "compost", str(CHUNK)],
         env=paused,
@@ -110,7 +110,7 @@ def test_twenty_kills_at_random_chunks_in_a_row():
     for round_number in range(20):
         as_of = (first_period + timedelta(days=91 * round_number)).isoformat()
         kill_after = rng.randint(1, chunks_per_run - 1)
-        paused = {**env, "DJANGO_SAKA_PAUSE_AFTER_CHUNK": str(kill_after)}
+        paused = {**env, "SAKA_TEST_PAUSE_AFTER_CHUNK": str(kill_after)}
         worker = subprocess.Popen(
             [sys.executable, "-m", "tests.cycle_worker", "compost", str(CHUNK), "1", as_of],
             env=paused,

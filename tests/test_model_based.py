@@ -49,7 +49,7 @@ class ModelWallet:
 
 
 class Model:
-    """The rules of DESIGN.md on plain integers."""
+    """The rules of the currency on plain integers."""
 
     def __init__(self) -> None:
         self.wallets: dict[int, ModelWallet] = {}
@@ -108,13 +108,17 @@ class Model:
                 self.composted += amount
                 self.rows += 1
 
-    def redistribute(self):
+    def redistribute(self, now):
         rate = Fraction(RULES["REDISTRIBUTION"]["RATE"])
         pool = self.silo * rate.numerator // rate.denominator
+        # Active: own activity within ACTIVE_DAYS (by default the compost's INACTIVITY_DAYS).
+        active_since = now - timedelta(days=RULES["COMPOST"]["INACTIVITY_DAYS"])
         eligible = [
             w
             for w in self.wallets.values()
             if w.harvested >= RULES["REDISTRIBUTION"]["MIN_WALLET_ACTIVITY"]
+            and w.last_activity is not None
+            and w.last_activity > active_since
         ]
         if not pool or not eligible or pool // len(eligible) == 0:
             return
@@ -162,7 +166,7 @@ class SakaMachine(RuleBasedStateMachine):
         with override_settings(SAKA=RULES):
             from unittest import mock
 
-            with mock.patch("django.utils.timezone.now", return_value=self.now):
+            with mock.patch("django_saka.clock.now", return_value=self.now):
                 return work()
 
     @rule(member=st.integers(0, MEMBERS - 1))
@@ -225,7 +229,7 @@ class SakaMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.users)
     @rule(chunk=st.integers(1, 4))
     def redistribute(self, chunk):
-        self.model.redistribute()
+        self.model.redistribute(self.now)
         self._call(lambda: services.redistribute(chunk_size=chunk))
 
     # --- after every step ---------------------------------------------------------------

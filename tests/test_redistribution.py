@@ -13,6 +13,12 @@ from django_saka.exceptions import InvalidRate
 from django_saka.models import CycleRun, PlannedRecipient, Transaction, Wallet
 from tests.factories import seed_wallets
 
+
+def seed_active(balances):
+    """Wallets of members who acted recently: who a redistribution pays."""
+    return seed_wallets(balances, last_activity_at=timezone.now() - timedelta(days=1))
+
+
 pytestmark = pytest.mark.django_db
 
 LONG_AGO = timezone.now() - timedelta(days=365)
@@ -27,7 +33,7 @@ def _fill_silo(grains):
 
 def test_the_share_is_split_equally_and_the_remainder_stays():
     _fill_silo(1000)
-    recipients = seed_wallets([10, 20, 30])
+    recipients = seed_active([10, 20, 30])
     report = services.redistribute(rate="0.5")  # pool 500, 3 wallets: 166 each, 2 left
 
     assert (report.per_wallet, report.remainder, report.wallets_affected) == (166, 2, 3)
@@ -37,7 +43,8 @@ def test_the_share_is_split_equally_and_the_remainder_stays():
         .order_by("pk")
         .values_list("balance", "total_received", "last_activity_at")
     )
-    assert balances == [(176, 166, None), (186, 166, None), (196, 166, None)]
+    seeded = recipients[0].last_activity_at  # a system move is not the member's activity
+    assert balances == [(176, 166, seeded), (186, 166, seeded), (196, 166, seeded)]
     assert services.get_silo().total_redistributed == 498
     assert not PlannedRecipient.objects.exists()  # the plan is consumed as it is credited
 
@@ -53,7 +60,7 @@ def test_redistribution_does_not_count_as_activity():
 @override_settings(SAKA={"REDISTRIBUTION": {"MIN_WALLET_ACTIVITY": 15}})
 def test_only_wallets_with_enough_own_harvests_are_eligible():
     _fill_silo(100)
-    _too_little, big = seed_wallets([10, 20])
+    _too_little, big = seed_active([10, 20])
     report = services.redistribute(rate="1")
     assert report.wallets_affected == 1 and report.per_wallet == 100
     assert Transaction.objects.filter(reason="redistribution").get().user_id == big.user_id
@@ -71,7 +78,7 @@ def test_only_wallets_with_enough_own_harvests_are_eligible():
 def test_nothing_to_do_reasons(silo, wallets, rate, reason):
     if silo:
         _fill_silo(silo)
-    seed_wallets([5] * wallets)
+    seed_active([5] * wallets)
     before = (Transaction.objects.count(), services.get_silo())
     report = services.redistribute(rate=rate)
     assert (report.status, report.reason, report.wallets_affected) == ("skipped", reason, 0)
@@ -89,7 +96,7 @@ def test_disabled():
 @pytest.mark.parametrize("rate", ["-0.01", "1.01", float("nan"), "abc", 2, True, [0.5]])
 def test_rates_outside_zero_one_are_refused(rate):
     _fill_silo(100)
-    seed_wallets([5])
+    seed_active([5])
     with pytest.raises(InvalidRate):
         services.redistribute(rate=rate)
     assert not CycleRun.objects.exists() and services.get_silo().balance == 100
@@ -97,7 +104,7 @@ def test_rates_outside_zero_one_are_refused(rate):
 
 def test_dry_run_writes_nothing():
     _fill_silo(1000)
-    seed_wallets([10, 20, 30])
+    seed_active([10, 20, 30])
     before = (Transaction.objects.count(), CycleRun.objects.count())
     report = services.redistribute(rate="0.5", dry_run=True)
     assert (report.status, report.per_wallet, report.wallets_affected) == ("dry_run", 166, 3)
@@ -109,12 +116,12 @@ def test_dry_run_writes_nothing():
 @pytest.mark.django_db(transaction=True)  # chunk signals are sent on commit
 def test_wallets_planned_are_credited_once_and_no_others():
     _fill_silo(10_000)
-    planned = seed_wallets([10] * 6)
+    planned = seed_active([10] * 6)
     late_comers = []
 
     def meanwhile(sender, chunk, **kwargs):
         if chunk == 1:
-            late_comers.extend(seed_wallets([50]))  # eligible, but after the plan
+            late_comers.extend(seed_active([50]))  # eligible, but after the plan
             planned[-1].user.delete()  # a planned wallet disappears before its chunk
 
     signals.cycle_chunk_done.connect(meanwhile, dispatch_uid="meanwhile")

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from .. import signals
+from ..cycles import engine
 from ..exceptions import CycleAlreadyRunning, CycleFailed, SakaError
-from ..services import runs
 from ..services.results import CycleReport
 
 BAR_WIDTH = 30
@@ -67,6 +67,13 @@ class CycleCommand(BaseCommand):
             help='Wallets per chunk (one transaction each). Default: SAKA["CHUNK_SIZE"].',
         )
         parser.add_argument(
+            "--shards",
+            type=int,
+            default=None,
+            help="Split a new run into this many wallet-id ranges, driven one after the "
+            'other (with django-q2, one task each). Default: SAKA["SHARDS"].',
+        )
+        parser.add_argument(
             "--abandon",
             action="store_true",
             help="Give up the unfinished run of this kind (failed, or whose worker died) "
@@ -85,6 +92,8 @@ class CycleCommand(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["chunk_size"] is not None and options["chunk_size"] < 1:
             raise CommandError(f"--chunk-size must be at least 1, got {options['chunk_size']}.")
+        if options["shards"] is not None and options["shards"] < 1:
+            raise CommandError(f"--shards must be at least 1, got {options['shards']}.")
         if options["log_every"] < 1:
             raise CommandError(f"--log-every must be at least 1, got {options['log_every']}.")
         if options["abandon"]:
@@ -100,7 +109,7 @@ class CycleCommand(BaseCommand):
 
     def _abandon(self) -> None:
         try:
-            run = runs.abandon(self.kind)
+            run = engine.abandon(self.kind)
         except CycleAlreadyRunning as refused:
             raise CommandError(f"Refused: {refused}") from None
         if run is None:

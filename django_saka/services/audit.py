@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..constants import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
+from ..db import Dialect
 from ..models import SILO_ID, Silo, Transaction, Wallet
 from .results import AuditReport, Discrepancy
-from .sql import Dialect
 
 DEFAULT_MAX_DISCREPANCIES = 1000
 _FETCH_SIZE = 2000
@@ -107,7 +107,7 @@ class _Collector:
 
 
 def audit_ledger(
-    *, using: str = "default", max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES
+    *, using: str | None = None, max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES
 ) -> AuditReport:
     """Check every invariant of the design; ``ok`` is True only if none is broken."""
     dialect = Dialect(using)

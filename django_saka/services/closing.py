@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import transaction as db_transaction
 from django.db.models import F
-from django.utils import timezone
 
-from .. import signals
+from .. import clock, signals
 from ..constants import ACCOUNT_CLOSED_REASON
 from ..models import Direction, Transaction, Wallet
 from .silo import add_to_silo
@@ -19,7 +18,7 @@ def close_wallet(wallet_id: int, *, using: str) -> int:
     returns the grains moved. The wallet is left at zero, so it balances even if the
     caller keeps it.
     """
-    with transaction.atomic(using=using):
+    with db_transaction.atomic(using=using):
         wallet = (
             Wallet.objects.using(using)
             .select_for_update()
@@ -30,14 +29,17 @@ def close_wallet(wallet_id: int, *, using: str) -> int:
         if wallet is None or wallet["balance"] == 0:
             return 0
         amount = wallet["balance"]
+        now = clock.now()
         Transaction.objects.using(using).create(
             user_id=wallet["user_id"],
             direction=Direction.SPEND,
             reason=ACCOUNT_CLOSED_REASON,
             amount=amount,
-            created_at=timezone.now(),
+            created_at=now,
         )
-        Wallet.objects.using(using).filter(pk=wallet_id).update(balance=F("balance") - amount)
+        Wallet.objects.using(using).filter(pk=wallet_id).update(
+            balance=F("balance") - amount, modified=now
+        )
         add_to_silo(amount, using=using, total_closed=amount)
         user_id = wallet["user_id"]
         signals.send_on_commit(

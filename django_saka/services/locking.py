@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections
+from django.db import transaction as db_transaction
 
+from ..db import alias
 from ..models import Wallet
 from .validation import require_existing_user
 
@@ -17,9 +19,11 @@ def lock_wallet(user_id: int) -> Wallet | None:
     reference the wallet; other backends take FOR UPDATE (SQLite locks the whole
     database on the first write instead).
     """
-    no_key = connection.features.has_select_for_no_key_update
+    using = alias()
+    no_key = connections[using].features.has_select_for_no_key_update
     return (
-        Wallet.objects.select_for_update(no_key=no_key)
+        Wallet.objects.using(using)
+        .select_for_update(no_key=no_key)
         .only(*_LOCKED_FIELDS)
         .filter(user_id=user_id)
         .first()
@@ -36,9 +40,10 @@ def ensure_wallet(user_id: int) -> None:
     transaction it can only use a savepoint.
     """
     require_existing_user(user_id)
+    using = alias()
     try:
-        with transaction.atomic():
-            Wallet.objects.create(user_id=user_id)
+        with db_transaction.atomic(using=using):
+            Wallet.objects.using(using).create(user_id=user_id)
     except IntegrityError:
-        if not Wallet.objects.filter(user_id=user_id).exists():
+        if not Wallet.objects.using(using).filter(user_id=user_id).exists():
             raise

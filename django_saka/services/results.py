@@ -110,6 +110,7 @@ class CycleReport:
     silo_before: int = 0
     silo_after: int = 0
     chunks: int = 0
+    shards: int = 1
     duration_seconds: float = 0.0
     resumed: bool = False
     rate: str = ""
@@ -136,6 +137,7 @@ class CycleReport:
             ("silo before", f"{self.silo_before:,}"),
             ("silo after", f"{self.silo_after:,}"),
             ("chunks", f"{self.chunks:,}"),
+            ("shards", f"{self.shards:,}"),
             ("duration", f"{self.duration_seconds:.2f} s"),
         ]
         if self.resumed:

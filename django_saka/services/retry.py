@@ -7,9 +7,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.db import OperationalError, connections
+from django.db import transaction as db_transaction
 
 from .. import conf
+from ..db import alias
 from ..exceptions import ConcurrencyError
 
 T = TypeVar("T")
@@ -33,19 +35,20 @@ def is_retryable(error: OperationalError) -> bool:
     return "database is locked" in str(error)
 
 
-def atomic_with_retry(work: Callable[[], T], *, using: str = DEFAULT_DB_ALIAS) -> T:
+def atomic_with_retry(work: Callable[[], T], *, using: str | None = None) -> T:
     """Run ``work`` in a transaction; retry it after a deadlock, with jitter.
 
     Inside a caller's own transaction nothing can be retried (the caller's work
     would be lost), so the error is passed on as it is.
     """
+    using = using or alias()
     if connections[using].in_atomic_block:
-        with transaction.atomic(using=using):
+        with db_transaction.atomic(using=using):
             return work()
     retries = conf.deadlock_retries()
     for attempt in range(retries + 1):
         try:
-            with transaction.atomic(using=using):
+            with db_transaction.atomic(using=using):
                 return work()
         except OperationalError as error:
             if not is_retryable(error):

@@ -6,13 +6,14 @@ from typing import Any
 
 from django.db.models import F
 
+from ..db import alias
 from ..models import SILO_ID, Silo
 from .results import SiloState, result_fields
 
 
 def ensure_silo(using: str | None = None) -> None:
     """Create the singleton row if it is missing (the migration creates it; a flush removes it)."""
-    Silo.objects.using(using).get_or_create(pk=SILO_ID)
+    Silo.objects.using(using or alias()).get_or_create(pk=SILO_ID)
 
 
 def add_to_silo(amount: int, *, using: str | None = None, **fields: Any) -> None:
@@ -24,12 +25,14 @@ def add_to_silo(amount: int, *, using: str | None = None, **fields: Any) -> None
     changes: dict[str, Any] = {"balance": F("balance") + amount}
     for name, value in fields.items():
         changes[name] = F(name) + value if isinstance(value, int) else value
-    if not Silo.objects.using(using).filter(pk=SILO_ID).update(**changes):
+    silo = Silo.objects.using(using or alias())
+    if not silo.filter(pk=SILO_ID).update(**changes):
         ensure_silo(using)
-        Silo.objects.using(using).filter(pk=SILO_ID).update(**changes)
+        silo.filter(pk=SILO_ID).update(**changes)
 
 
-def get_silo() -> SiloState:
+def get_silo(using: str | None = None) -> SiloState:
     """The silo's balance and totals."""
-    row = Silo.objects.filter(pk=SILO_ID).values(*result_fields(SiloState)).first()
+    silo = Silo.objects.using(using or alias())
+    row = silo.filter(pk=SILO_ID).values(*result_fields(SiloState)).first()
     return SiloState(**row) if row else SiloState()

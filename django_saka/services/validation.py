@@ -31,7 +31,9 @@ def require_existing_user(user_id: int) -> None:
     """Raise :class:`InvalidUser` if no user has this primary key (deleted meanwhile)."""
     from django.contrib.auth import get_user_model
 
-    if not get_user_model()._base_manager.filter(pk=user_id).exists():
+    from ..db import alias
+
+    if not get_user_model()._base_manager.using(alias()).filter(pk=user_id).exists():
         raise InvalidUser(f"User {user_id} does not exist (was it deleted?).")
 
 
@@ -119,3 +121,29 @@ def target_reference(target: Any) -> tuple[int, str] | tuple[None, None]:
         )
     content_type = ContentType.objects.get_for_model(target, for_concrete_model=True)
     return content_type.pk, object_id
+
+
+RUN_SOURCE_MAX_LENGTH = 32  # CycleRun.source
+
+
+def run_source(source: Any) -> str:
+    """What started a run (``"api"``, ``"command"``, a task name): a short non-empty string."""
+    if not isinstance(source, str) or not source.strip() or len(source) > RUN_SOURCE_MAX_LENGTH:
+        raise InvalidInput(
+            f"source must be a non-empty string of at most {RUN_SOURCE_MAX_LENGTH} characters, "
+            f"got {source!r}."
+        )
+    return source
+
+
+def aware_datetime(value: Any, name: str) -> Any:
+    """None, or an aware datetime; anything else is :class:`InvalidInput`."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidInput(f"{name} must be an aware datetime, got {value!r}.")
+    return value

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import router
 from django.db.models import Count, F, Sum
-from django.utils import timezone
 
-from .. import conf, signals
+from .. import clock, conf, signals
+from ..clock import local_midnight
 from ..conf import Reason
 from ..constants import MAX_GRAINS
+from ..db import alias
 from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBalance, InvalidAmount
 from ..models import Direction, Transaction, Wallet
 from . import validation
-from .clock import local_midnight
 from .locking import ensure_wallet, lock_wallet
 from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
@@ -45,7 +44,7 @@ class _Request:
         )
 
     def write(self, now: Any) -> Transaction:
-        return Transaction.objects.create(
+        return Transaction.objects.using(alias()).create(
             user_id=self.user_id,
             direction=self.direction,
             reason=self.reason,
@@ -59,9 +58,9 @@ class _Request:
 
 
 def _ledger_in_write_db() -> Any:
-    """The ledger on the database being written: a router sending reads to a replica
-    must not let a retry or a daily limit be checked against stale rows."""
-    return Transaction.objects.db_manager(router.db_for_write(Transaction))
+    """The ledger on the app's database (the routers' write database): a router sending
+    reads to a replica must not let a retry or a daily limit be checked against stale rows."""
+    return Transaction.objects.db_manager(alias())
 
 
 def _earlier_answer(request: _Request) -> Transaction | None:
@@ -115,9 +114,11 @@ def _record(
 ) -> Transaction:
     """Write the ledger row, apply ``changes`` to the locked wallet as the member's own
     activity, and announce it after commit."""
-    now = timezone.now()
+    now = clock.now()
     row = request.write(now)
-    Wallet.objects.filter(pk=wallet_id).update(**changes, last_activity_at=now, modified=now)
+    Wallet.objects.using(alias()).filter(pk=wallet_id).update(
+        **changes, last_activity_at=now, modified=now
+    )
     signals.send_on_commit(
         signal,
         Transaction,
@@ -262,7 +263,7 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
 def get_balance(user: Any) -> Balance:
     """The user's balance and lifetime totals (all zero before the first harvest)."""
     user_id = validation.user_id_of(user)
-    row = Wallet.objects.for_user(user_id).values(*result_fields(Balance)).first()
+    row = Wallet.objects.using(alias()).for_user(user_id).values(*result_fields(Balance)).first()
     if row is None:
         validation.require_existing_user(user_id)
         return Balance()
@@ -278,7 +279,9 @@ def support_summary(target: Any) -> SupportSummary:
     content_type_id, object_id = validation.target_reference(target)
     if content_type_id is None:
         raise validation.InvalidInput("support_summary() needs a saved model instance.")
-    totals = Transaction.objects.supporting(content_type_id, object_id).aggregate(
-        grains=Sum("amount"), supporters=Count("user_id", distinct=True)
+    totals = (
+        _ledger_in_write_db()
+        .supporting(content_type_id, object_id)
+        .aggregate(grains=Sum("amount"), supporters=Count("user_id", distinct=True))
     )
     return SupportSummary(grains=totals["grains"] or 0, supporters=totals["supporters"])

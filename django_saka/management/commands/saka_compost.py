@@ -45,6 +45,7 @@ class Command(CycleCommand):
         return services.compost(
             dry_run=options["dry_run"],
             chunk_size=options["chunk_size"],
+            shards=options["shards"],
             now=now,
             source="command",
         )

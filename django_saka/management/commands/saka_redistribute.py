@@ -32,5 +32,6 @@ class Command(CycleCommand):
             rate=options["rate"],
             dry_run=options["dry_run"],
             chunk_size=options["chunk_size"],
+            shards=options["shards"],
             source="command",
         )

@@ -1,10 +1,20 @@
-"""Local-day arithmetic in the project's TIME_ZONE."""
+"""The one clock of django-saka: every service reads the time through :func:`now`.
+
+A simulation or a test that needs another time replaces this function only
+(``mock.patch("django_saka.clock.now")``), never ``django.utils.timezone.now``,
+which the host project and Django itself also use.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
 from django.utils import timezone
+
+
+def now() -> datetime:
+    """The current moment, aware, in UTC."""
+    return timezone.now()
 
 
 def local_midnight(moment: datetime | None = None) -> datetime:
@@ -15,5 +25,5 @@ def local_midnight(moment: datetime | None = None) -> datetime:
     rather than by subtracting hours, so it stays right on days when daylight saving
     time changes and the day is 23 or 25 hours long.
     """
-    local = timezone.localtime(moment or timezone.now(), timezone.get_default_timezone())
+    local = timezone.localtime(moment or now(), timezone.get_default_timezone())
     return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)

@@ -1,8 +1,14 @@
-"""The one seam where SQL differs by database backend.
+"""The one seam where the database differs: which alias, and SQL that differs by backend.
 
-Everything backend-specific that the cycles need (row-lock clause, integer
-division, parameter adaptation) is answered here, so the chunk code reads the same
-on every backend.
+Which database: every service, cycle chunk, audit and retry of django-saka works on
+the database the project's routers choose for *writing* the app's models
+(:func:`alias`). Reads that decide a write (a daily limit, an idempotent retry, a
+run's plan) must not go to a replica that lags behind, so there is no separate read
+alias. The user model must live on the same database, since wallets and ledger rows
+reference it.
+
+What differs by backend (row-lock clause, integer division, parameter adaptation)
+is answered by :class:`Dialect`, so the chunk code reads the same on every backend.
 """
 
 from __future__ import annotations
@@ -13,14 +19,23 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections, router
+from django.db import transaction as db_transaction
 from django.db.models import Model
 
 
+def alias() -> str:
+    """The database alias django-saka reads and writes: the routers' write database
+    for its models (``"default"`` without routers)."""
+    from .models import Wallet
+
+    return router.db_for_write(Wallet)
+
+
 class Dialect:
-    def __init__(self, using: str = "default") -> None:
-        self.using = using
-        self.connection = connections[using]
+    def __init__(self, using: str | None = None) -> None:
+        self.using = using or alias()
+        self.connection = connections[self.using]
         self.vendor = self.connection.vendor
 
     @contextmanager
@@ -38,7 +53,7 @@ class Dialect:
         if self.vendor == "mysql":
             with self.connection.cursor() as cursor:  # applies to the next transaction
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        with transaction.atomic(using=self.using):
+        with db_transaction.atomic(using=self.using):
             if self.vendor == "postgresql":
                 with self.connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

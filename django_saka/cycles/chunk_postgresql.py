@@ -1,0 +1,92 @@
+"""A chunk on PostgreSQL: one statement.
+
+Data-modifying CTEs run the whole chunk in one round trip: claim the shard at its
+cursor, lock the candidates (``FOR NO KEY UPDATE``, so inserts that reference the
+wallets are not blocked), move their balances, insert their ledger rows, move the
+silo, advance the shard. Under READ COMMITTED a candidate that changed while we
+waited for its lock is re-checked against the candidates' condition (and its amount
+recomputed) before it is taken.
+"""
+
+from __future__ import annotations
+
+from ..clock import now
+from ..db import Dialect
+from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
+from .chunk import ChunkResult, ClaimLost
+from .kinds import CycleKind
+
+_CHUNK = """
+WITH claim AS (
+    SELECT id FROM {shard} WHERE id = %s AND status = 'running' AND cursor = %s FOR UPDATE
+), picked AS (
+    SELECT w.id, w.user_id, {amount} AS amount FROM {candidates}
+        AND {id_column} > %s AND {id_column} <= %s AND EXISTS (SELECT 1 FROM claim)
+    ORDER BY {id_column} LIMIT %s FOR NO KEY UPDATE OF w
+), moved AS (
+    UPDATE {wallet} AS t SET balance = t.balance {wallet_sign} l.amount,
+        {wallet_total} = t.{wallet_total} + l.amount, {wallet_moments} modified = %s
+    FROM picked l WHERE t.id = l.id
+    RETURNING t.id, t.user_id, l.amount
+), ledger AS (
+    INSERT INTO {ledger} (user_id, direction, amount, reason, metadata, created_at, run_id)
+    SELECT user_id, %s, amount, %s, '{{}}', %s, %s FROM moved
+), totals AS (
+    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount), 0) AS grains, MAX(id) AS last_id
+    FROM moved
+), silo AS (
+    UPDATE {silo} SET balance = balance {silo_sign} totals.grains,
+        {silo_total} = {silo_total} + totals.grains, {silo_moment} = %s
+    FROM totals WHERE {silo}.id = %s AND totals.wallets > 0
+    RETURNING {silo}.id
+), advanced AS (
+    UPDATE {shard} SET cursor = totals.last_id, wallets_done = wallets_done + totals.wallets,
+        grains_done = grains_done + totals.grains, chunks_done = chunks_done + 1,
+        heartbeat_at = %s
+    FROM totals, claim WHERE {shard}.id = claim.id AND totals.wallets > 0
+)
+SELECT (SELECT COUNT(*) FROM claim), (SELECT COUNT(*) FROM silo), totals.last_id,
+       ARRAY(SELECT user_id FROM moved ORDER BY id),
+       ARRAY(SELECT amount FROM moved ORDER BY id)
+FROM totals
+"""
+
+
+def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dialect) -> ChunkResult:
+    candidates = kind.candidates(dialect)
+    moments = kind.wallet_moments()
+    credit = kind.credits_wallets
+    sql = _CHUNK.format(
+        shard=dialect.table(CycleShard),
+        wallet=dialect.table(Wallet),
+        ledger=dialect.table(Transaction),
+        silo=dialect.table(Silo),
+        candidates=candidates.from_where,
+        id_column=candidates.id_column,
+        amount=kind.amount_sql(dialect),
+        wallet_sign="+" if credit else "-",
+        silo_sign="-" if credit else "+",
+        wallet_total=kind.wallet_total,
+        wallet_moments="".join(f"{column} = %s, " for column in moments),
+        silo_total=kind.silo_total,
+        silo_moment=kind.silo_moment,
+    )
+    moment = kind.run.as_of
+    params = [
+        shard.pk, shard.cursor,
+        *candidates.params, shard.cursor, shard.last_id, chunk_size,
+        *moments.values(), now(),
+        kind.direction, kind.reason, moment, kind.run.pk,
+        moment, SILO_ID,
+        now(),
+    ]  # fmt: skip
+    with dialect.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        claimed, silo_moved, last_id, user_ids, amounts = cursor.fetchone()
+    if not claimed:
+        raise ClaimLost
+    if last_id is None:
+        return ChunkResult(cursor=shard.cursor, exhausted=True)
+    if not silo_moved:
+        raise RuntimeError(f"{kind.name} chunk: the silo row is missing; the chunk is rolled back")
+    return ChunkResult(user_ids=user_ids, amounts=[int(a) for a in amounts], cursor=last_id)
