@@ -61,7 +61,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.fixture(autouse=True)
 def ledger_invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After every test that touches the database, every invariant of DESIGN.md holds."""
+    """After every test that touches the database, every ledger invariant (docs/index.md) holds."""
     marker = request.node.get_closest_marker("django_db")
     uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db or request.node.get_closest_marker("corrupts_ledger"):

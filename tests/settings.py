@@ -81,6 +81,15 @@ elif DB_VENDOR == "sqlite":
 else:
     raise RuntimeError(f"SAKA_TEST_DB must be sqlite, postgres or mysql, not {DB_VENDOR!r}")
 
+# A second database, used only by tests that route the app's models elsewhere
+# (tests/test_database_alias.py); created only when such a test runs.
+DATABASES["other"] = {
+    **DATABASES["default"],
+    "TEST": {**DATABASES["default"].get("TEST", {}), "NAME": f"test_saka_{_SUFFIX}_other"},
+}
+if DB_VENDOR == "sqlite":
+    DATABASES["other"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
 # Worker subprocesses started by the tests (tests/cycle_worker.py) connect to the
 # database the test uses: its test database, or a SQLite file.
 if os.environ.get("SAKA_TEST_DB_NAME"):

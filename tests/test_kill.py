@@ -125,7 +125,8 @@ def test_twenty_kills_at_random_chunks_in_a_row():
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         time.sleep(1.2)  # the dead worker's 1 s lease expires
-        assert _run(env, "compost", str(CHUNK), "1", as_of)["resumed"]
+        rerun = _run(env, "compost", str(CHUNK), "1", as_of)
+        assert rerun["resumed"], (round_number, kill_after, rerun, _run(env, "check"))
         state = _run(env, "check")
         assert state["runs"][-1] == ["completed", chunks_per_run], round_number
         assert state["composted_per_run"][-1] == ELIGIBLE, round_number

@@ -1,5 +1,5 @@
 """Model-based testing: a hypothesis state machine drives the services and compares the
-database with a plain Python model of the rules in DESIGN.md after every step."""
+database with a plain Python model of the rules of the currency (docs/index.md) after every step."""
 
 from __future__ import annotations
 

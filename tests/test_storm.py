@@ -105,4 +105,4 @@ def test_the_storm_loses_nothing(tmp_path):
         f"{sum(s['retries'] for s in summaries)} retries answered, "
         f"{sum(s['insufficient'] for s in summaries)} refused, {counts['cycles']} cycle pairs"
     )
-    # every invariant of DESIGN.md is checked by the autouse fixture after this test
+    # every ledger invariant is checked by the autouse fixture after this test
