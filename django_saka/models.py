@@ -15,6 +15,7 @@ from model_utils.models import TimeStampedModel
 
 from .exceptions import LedgerIsAppendOnly
 from .querysets import TransactionQuerySet, WalletQuerySet
+from .wording import grains
 
 SILO_ID = 1
 
@@ -22,6 +23,12 @@ SILO_ID = 1
 class Direction(models.TextChoices):
     EARN = "earn", _("earn")
     SPEND = "spend", _("spend")
+
+
+def _user_name(user: Any) -> str:
+    """The username where the user model has one, else the user's own ``str()``."""
+    get_username = getattr(user, "get_username", None)
+    return str(get_username() if callable(get_username) else user)
 
 
 class Wallet(TimeStampedModel):
@@ -64,7 +71,7 @@ class Wallet(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Wallet of user {self.user_id}: {self.balance} grains"
+        return f"Wallet of {_user_name(self.user)}: {grains(self.balance)}"
 
 
 class Silo(models.Model):
@@ -91,7 +98,7 @@ class Silo(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Silo: {self.balance} grains"
+        return f"Silo: {grains(self.balance)}"
 
 
 class CycleRun(models.Model):
@@ -224,6 +231,10 @@ class Transaction(models.Model):
     )
 
     objects = TransactionQuerySet.as_manager()
+
+    # Not a column: harvest() and spend() set it to True on the row they return when
+    # they answer a retry with the row an earlier identical request wrote.
+    replayed = False
 
     class Meta:
         verbose_name = _("ledger transaction")
