@@ -43,6 +43,7 @@ def _user_search_fields() -> tuple[str, ...]:
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdmin):
     list_display = ("user", "balance", "total_harvested", "total_spent", "last_activity_at")
+    # The user column and str(wallet) both name the user: one join, not a query per row.
     list_select_related = ("user",)
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) over a million wallets on every page is slow

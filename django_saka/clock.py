@@ -27,3 +27,11 @@ def local_midnight(moment: datetime | None = None) -> datetime:
     """
     local = timezone.localtime(moment or now(), timezone.get_default_timezone())
     return datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
+
+
+def local_timestamp(moment: datetime) -> str:
+    """``moment`` as people read it in logs: the project's TIME_ZONE, whole seconds, with
+    the UTC offset (which tells the two 01:30 of the night daylight saving time ends apart),
+    e.g. ``2026-11-29 08:27:18+01:00``."""
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return local.isoformat(sep=" ", timespec="seconds")

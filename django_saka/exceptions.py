@@ -31,6 +31,10 @@ class InvalidUser(InvalidInput):
     """The user is anonymous, unsaved or deleted."""
 
 
+class InactiveUser(SakaError):
+    """The user's account is deactivated (``is_active`` is false): no harvest, no spend."""
+
+
 class UnknownReason(InvalidInput):
     """The reason is not in ``SAKA["REASONS"]`` (or is reserved for system moves)."""
 

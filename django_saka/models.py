@@ -16,6 +16,7 @@ from model_utils.models import StatusModel, TimeStampedModel
 
 from .exceptions import LedgerIsAppendOnly
 from .querysets import TransactionQuerySet, WalletQuerySet
+from .wording import grains
 
 SILO_ID = 1
 
@@ -23,6 +24,12 @@ SILO_ID = 1
 class Direction(models.TextChoices):
     EARN = "earn", _("earn")
     SPEND = "spend", _("spend")
+
+
+def _user_name(user: Any) -> str:
+    """The username where the user model has one, else the user's own ``str()``."""
+    get_username = getattr(user, "get_username", None)
+    return str(get_username() if callable(get_username) else user)
 
 
 class Wallet(TimeStampedModel):
@@ -70,7 +77,7 @@ class Wallet(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Wallet of user {self.user_id}: {self.balance} grains"
+        return f"Wallet of {_user_name(self.user)}: {grains(self.balance)}"
 
 
 class Silo(models.Model):
@@ -97,7 +104,7 @@ class Silo(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Silo: {self.balance} grains"
+        return f"Silo: {grains(self.balance)}"
 
 
 class CycleRun(models.Model):
@@ -279,6 +286,10 @@ class Transaction(models.Model):
     )
 
     objects = TransactionQuerySet.as_manager()
+
+    # Not a column: harvest() and spend() set it to True on the row they return when
+    # they answer a retry with the row an earlier identical request wrote.
+    replayed = False
 
     class Meta:
         verbose_name = _("ledger transaction")

@@ -104,3 +104,28 @@ def test_runs_show_progress_and_duration(admin_client):
     )
     page = admin_client.get(reverse("admin:django_saka_cyclerun_changelist")).content.decode()
     assert "1,000 / 2,000 wallets (50%)" in page and "12.5 s" in page
+
+
+def _changelist_queries(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("admin:django_saka_wallet_changelist"))
+    assert page.status_code == 200
+    return len(captured.captured_queries), page.content.decode()
+
+
+def test_wallet_changelist_queries_do_not_grow_with_the_wallets(admin_client, row):
+    from tests.factories import seed_wallets
+
+    one, _ = _changelist_queries(admin_client)
+    seed_wallets([1, 2, 3, 4, 5])
+    six, page = _changelist_queries(admin_client)
+    assert six == one
+    assert "alice" in page and "seed" in page  # the users are named, from the same query
+
+
+def test_a_wallet_names_its_user(row):
+    wallet = row.user.saka_wallet
+    assert str(wallet) == "Wallet of alice: 10 grains"

@@ -37,4 +37,4 @@ def test_the_services_run_on_the_routed_database():
     assert Transaction.objects.using("other").filter(reason="account_closed").exists()
     for model in (Wallet, Transaction, CycleRun, CycleShard):
         assert not model.objects.using("default").exists(), model
-    assert Silo.objects.using("default").get().balance == 0
+    assert not Silo.objects.using("default").filter(balance__gt=0).exists()

@@ -53,3 +53,19 @@ def test_keys_are_per_user(make_user):
     a = services.harvest(alice, "poll_vote", idempotency_key="same")
     b = services.harvest(bob, "poll_vote", idempotency_key="same")
     assert a.pk != b.pk
+
+
+def test_a_replayed_answer_says_so(user):
+    """A view can tell "counted now" from "already counted" by ``row.replayed``."""
+    first = services.harvest(user, "poll_vote", idempotency_key="vote-7")
+    again = services.harvest(user, "poll_vote", idempotency_key="vote-7")
+    assert first.replayed is False and again.replayed is True
+    services.harvest(user, "manual_adjust", amount=50)
+    spent = services.spend(user, 10, "plant", idempotency_key="plant-1")
+    assert spent.replayed is False
+    assert services.spend(user, 10, "plant", idempotency_key="plant-1").replayed is True
+
+
+def test_rows_read_from_the_ledger_are_not_replays(user):
+    services.harvest(user, "poll_vote", idempotency_key="vote-8")
+    assert Transaction.objects.get(idempotency_key="vote-8").replayed is False

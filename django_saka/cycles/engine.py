@@ -140,6 +140,14 @@ def last_heartbeat(run: CycleRun) -> datetime:
     return max(run.heartbeat_at, shard_beat) if shard_beat else run.heartbeat_at
 
 
+def with_live_progress(run: CycleRun) -> CycleRun:
+    """``run`` with its counters summed from its shards when it is unfinished (the run
+    row itself is brought up to date only as its shards complete); one query."""
+    if run.active_kind is not None:
+        _sum_shards(run, run._state.db or Dialect().using)
+    return run
+
+
 def is_alive(run: CycleRun, now: datetime | None = None) -> bool:
     return run.status == CycleRun.Status.RUNNING and last_heartbeat(run) > lease_start(now)
 
@@ -326,6 +334,8 @@ def _sum_shards(run: CycleRun, using: str) -> None:
             wallets=Sum("wallets_done"), grains=Sum("grains_done"), chunks=Sum("chunks_done")
         )
     )
+    if totals["chunks"] is None:
+        return  # planned before shards existed: the run's own counters are its progress
     run.wallets_done = totals["wallets"] or 0
     run.grains_done = totals["grains"] or 0
     run.chunks_done = totals["chunks"] or 0

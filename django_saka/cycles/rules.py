@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from ..conf import CompostSettings, RedistributionSettings
 from ..db import Dialect
 from ..rates import floor_share, format_rate, parse_rate
+from ..services.users import has_is_active_field
 
 
 @dataclass(frozen=True)
@@ -102,16 +103,6 @@ class CompostRule:
         return balance >= self.min_balance and self.amount(balance) >= self.smallest_amount
 
 
-def _user_is_active_column() -> str | None:
-    """The user model's ``is_active`` column, or None when it has no such field."""
-    user_model = get_user_model()
-    try:
-        field = user_model._meta.get_field("is_active")
-    except Exception:  # FieldDoesNotExist: a custom user model without the flag
-        return None
-    return getattr(field, "column", None)
-
-
 @dataclass(frozen=True)
 class RedistributionRule:
     """A wallet receives a share when its member's own last activity (harvest or spend)
@@ -144,14 +135,13 @@ class RedistributionRule:
         if self.active_since is not None:
             sql += f" AND {table}.last_activity_at > %s"
             params.append(dialect.datetime(self.active_since))
-        is_active = _user_is_active_column()
-        if is_active is not None:
+        if has_is_active_field():
             user_model = get_user_model()
             quote = dialect.connection.ops.quote_name
             sql += (
                 f" AND EXISTS (SELECT 1 FROM {dialect.table(user_model)} u"
                 f" WHERE u.{quote(user_model._meta.pk.column)} = {table}.user_id"
-                f" AND u.{quote(is_active)} = %s)"
+                f" AND u.{dialect.column(user_model, 'is_active')} = %s)"
             )
             params.append(True)
         return sql, params
@@ -167,5 +157,5 @@ class RedistributionRule:
                 self.active_since is None
                 or (last_activity_at is not None and last_activity_at > self.active_since)
             )
-            and (user_is_active or _user_is_active_column() is None)
+            and (user_is_active or not has_is_active_field())
         )

@@ -11,6 +11,7 @@ from .. import signals
 from ..cycles import engine
 from ..exceptions import CycleAlreadyRunning, CycleFailed, SakaError
 from ..services.results import CycleReport
+from .output import SakaCommand
 
 BAR_WIDTH = 30
 
@@ -49,12 +50,20 @@ class Progress:
             self.command.stdout.write("")
 
 
-class CycleCommand(BaseCommand):
+# Options that may come with --abandon: they shape the output, not what a run does.
+ABANDON_COMPANIONS = frozenset({"abandon", "log_every"})
+
+
+class CycleCommand(SakaCommand):
     """Base of the cycle commands; subclasses set ``kind`` and implement ``run_cycle``."""
 
     kind: str
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # Everything added from here on, by this class or a subclass, is an option of
+        # the run; kept to tell which of them were given with --abandon.
+        self._own_actions = parser._actions
+        self._first_own_action = len(parser._actions)
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -97,6 +106,7 @@ class CycleCommand(BaseCommand):
         if options["log_every"] < 1:
             raise CommandError(f"--log-every must be at least 1, got {options['log_every']}.")
         if options["abandon"]:
+            self._refuse_run_options_with_abandon(options)
             self._abandon()
             return
         progress = Progress(
@@ -106,6 +116,21 @@ class CycleCommand(BaseCommand):
         self._print_summary(report, options["verbosity"])
         if report.status == "skipped" and report.reason == "disabled":
             raise CommandError(f"{report.kind} is disabled in SAKA settings; nothing was done.")
+
+    def _refuse_run_options_with_abandon(self, options: dict[str, Any]) -> None:
+        """--abandon does nothing but give the run up: an option that would shape a run
+        (--dry-run, --now, --rate, ...) means the operator expected something else."""
+        given = [
+            max(action.option_strings, key=len)
+            for action in self._own_actions[self._first_own_action :]
+            if action.dest not in ABANDON_COMPANIONS
+            and options.get(action.dest, action.default) != action.default
+        ]
+        if given:
+            raise CommandError(
+                f"--abandon cannot be combined with {', '.join(given)}: it only gives up the "
+                f"unfinished {self.kind} run. Nothing was changed."
+            )
 
     def _abandon(self) -> None:
         try:

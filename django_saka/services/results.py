@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from ..clock import local_timestamp
+
 
 def result_fields(result_type: type) -> list[str]:
     """The field names of a result dataclass (they match the model's column names)."""
@@ -129,7 +131,7 @@ class CycleReport:
             ("planned wallets", f"{self.planned_wallets:,}"),
         ]
         if self.cutoff is not None:
-            rows.append(("inactive since", self.cutoff.isoformat()))
+            rows.append(("inactive since", local_timestamp(self.cutoff)))
         if self.per_wallet is not None:
             rows.append(("per wallet", f"{self.per_wallet:,}"))
             rows.append(("remainder kept in silo", f"{self.remainder or 0:,}"))

@@ -10,6 +10,7 @@ from django.db import models
 from ..conf import Reason, reasons
 from ..constants import MAX_GRAINS, SYSTEM_REASONS
 from ..exceptions import InvalidAmount, InvalidInput, InvalidUser, UnknownReason
+from ..wording import grains
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 REASON_MAX_LENGTH = 64
@@ -66,7 +67,7 @@ def harvest_amount(reason: Reason, amount: Any) -> int:
     amount = whole_grains(amount)
     if reason.max_amount is not None and amount > reason.max_amount:
         raise InvalidAmount(
-            f"Reason {reason.name!r} allows at most {reason.max_amount} grains per harvest, "
+            f"Reason {reason.name!r} allows at most {grains(reason.max_amount)} per harvest, "
             f"got {amount}."
         )
     return amount

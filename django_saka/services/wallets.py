@@ -14,10 +14,12 @@ from ..constants import MAX_GRAINS
 from ..db import alias
 from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBalance, InvalidAmount
 from ..models import Direction, Transaction, Wallet
+from ..wording import grains
 from . import validation
 from .locking import ensure_wallet, lock_wallet
 from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
+from .users import refuse_inactive, require_active_user
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def _ledger_in_write_db() -> Any:
 
 
 def _earlier_answer(request: _Request) -> Transaction | None:
-    """The row an earlier call with the same idempotency key wrote, if any."""
+    """The row an earlier call with the same idempotency key wrote, if any, marked
+    ``replayed`` so that the caller can tell it was already counted."""
     if request.key is None:
         return None
     earlier = (
@@ -73,8 +76,11 @@ def _earlier_answer(request: _Request) -> Transaction | None:
     if earlier is not None and not request.matches(earlier):
         raise IdempotencyConflict(
             f"Idempotency key {request.key!r} was already used for a different request "
-            f"(ledger row {earlier.pk}: {earlier.direction} {earlier.amount} {earlier.reason})."
+            f"(ledger row {earlier.pk}: {earlier.direction} {grains(earlier.amount)}, "
+            f"{earlier.reason})."
         )
+    if earlier is not None:
+        earlier.replayed = True
     return earlier
 
 
@@ -95,8 +101,8 @@ def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
         )
     if reason.daily_amount is not None and (today["grains"] or 0) + amount > reason.daily_amount:
         raise DailyLimitReached(
-            f"Daily amount reached for {reason.name!r}: at most {reason.daily_amount} grains "
-            f"a day, {today['grains'] or 0} already harvested today.",
+            f"Daily amount reached for {reason.name!r}: at most {grains(reason.daily_amount)} "
+            f"a day, {grains(today['grains'] or 0)} already harvested today.",
             reason=reason.name,
             limit=reason.daily_amount,
             kind="amount",
@@ -159,7 +165,8 @@ def harvest(
     daily_amount = reason_settings.daily_amount
     if daily_amount is not None and request.amount > daily_amount:
         raise DailyLimitReached(
-            f"{request.amount} grains exceed the daily amount of {reason!r} ({daily_amount}).",
+            f"A harvest of {grains(request.amount)} is above the daily amount of {reason!r} "
+            f"({grains(daily_amount)}).",
             reason=reason_settings.name,
             limit=daily_amount,
             kind="amount",
@@ -183,12 +190,13 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
     earlier = _earlier_answer(request)
     if earlier is not None:
         return earlier
+    refuse_inactive(request.user_id, wallet.user_is_active)
     _check_daily_caps(reason, request.user_id, request.amount)
     if wallet.balance > MAX_GRAINS - request.amount or (
         wallet.total_harvested > MAX_GRAINS - request.amount
     ):
         raise InvalidAmount(
-            f"Harvesting {request.amount} grains would take the wallet past {MAX_GRAINS}."
+            f"Harvesting {grains(request.amount)} would take the wallet past {MAX_GRAINS}."
         )
     return _record(
         request,
@@ -239,11 +247,13 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
     if earlier is not None:
         return earlier
     if wallet is None:
-        validation.require_existing_user(request.user_id)
+        require_active_user(request.user_id)
+    else:
+        refuse_inactive(request.user_id, wallet.user_is_active)
     balance = wallet.balance if wallet is not None else 0
     if wallet is None or balance < request.amount:
         raise InsufficientBalance(
-            f"Cannot spend {request.amount} grains: the wallet holds {balance}.",
+            f"Cannot spend {grains(request.amount)}: the wallet holds {grains(balance)}.",
             balance=balance,
             requested=request.amount,
         )

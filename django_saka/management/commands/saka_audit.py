@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from django_saka import services
+from django_saka.management.output import SakaCommand
 from django_saka.services.audit import DEFAULT_MAX_DISCREPANCIES
 
 
-class Command(BaseCommand):
+class Command(SakaCommand):
     help = (
         "Check the ledger invariants (conservation, each wallet against its ledger rows, the "
         "silo, no negative balance) with set-based SQL; exits 1 when any is broken."
