@@ -233,6 +233,7 @@ def compost(
     :class:`CycleAlreadyRunning` when another compost run is alive, and
     :class:`CycleFailed` when a chunk fails (committed chunks stay).
     """
+    source = validation.source(source)
     size = runs.chunk_size_or_default(chunk_size)
     settings = conf.compost()
     if now is not None and (not isinstance(now, datetime) or timezone.is_naive(now)):
@@ -327,6 +328,7 @@ def _days_until(moment: datetime | None, period: timedelta, now: datetime) -> in
 
 def compost_preview(user: Any, *, now: datetime | None = None) -> CompostPreview:
     """Whether the next compost would take grains from ``user``'s wallet, and how many."""
+    now = validation.aware_datetime(now, "now")
     user_id = validation.user_id_of(user)
     settings = conf.compost()
     now = now or timezone.now()

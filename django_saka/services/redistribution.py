@@ -19,7 +19,7 @@ from .. import conf
 from ..constants import REDISTRIBUTION_REASON
 from ..models import SILO_ID, CycleRun, PlannedRecipient, Silo, Transaction, Wallet
 from ..rates import floor_share, format_rate, parse_rate
-from . import runs
+from . import runs, validation
 from .results import CycleReport
 from .silo import add_to_silo, get_silo
 from .sql import Dialect
@@ -209,6 +209,7 @@ def redistribute(
     The remainder of the integer division stays in the silo. Resumes an interrupted
     run first. Raises :class:`CycleAlreadyRunning` or :class:`CycleFailed`.
     """
+    source = validation.source(source)
     size = runs.chunk_size_or_default(chunk_size)
     settings = conf.redistribution()
     applied_rate: Fraction = settings.rate if rate is None else parse_rate(rate, name="rate")
