@@ -19,7 +19,9 @@ def looks_like_system_reason(name: str) -> bool:
     accents, surrounding spaces and the separator ("Compost", " COMPOST", "compóst",
     "account-closed"). Such names are refused as member reasons, so nobody reading the
     ledger (or a backend comparing case-insensitively) can take one for a system move."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    letters = name
+    if not name.isascii():  # the common case skips the decomposition
+        decomposed = unicodedata.normalize("NFKD", name)
+        letters = "".join(char for char in decomposed if not unicodedata.combining(char))
     folded = letters.casefold().strip().replace("-", "_").replace(" ", "_")
     return folded in SYSTEM_REASONS
