@@ -59,9 +59,9 @@ def test_a_compost_run_stores_and_resumes_with_the_exact_rate(monkeypatch, given
         return real_chunk(run, size)
 
     monkeypatch.setattr(compost_module, "compost_chunk", fails_on_the_second_chunk)
-    with override_settings(SAKA={"COMPOST": {"RATE": given, "MIN_BALANCE": 1, "MIN_AMOUNT": 1}}):
-        with pytest.raises(CycleFailed):
-            services.compost(chunk_size=2)
+    settings = {"COMPOST": {"RATE": given, "MIN_BALANCE": 1, "MIN_AMOUNT": 1}}
+    with override_settings(SAKA=settings), pytest.raises(CycleFailed):
+        services.compost(chunk_size=2)
     run = CycleRun.objects.get(kind="compost")
     assert run.parameters["rate"] == stored
     assert run.status == "failed" and run.active_kind == "compost"
