@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.db import connection
+from django.db.models.signals import pre_delete
 from django.db.transaction import atomic
+from django.test.utils import CaptureQueriesContext
 
 from django_saka import services, signals
 from django_saka.exceptions import WalletDeletionRefused
-from django_saka.models import Transaction, Wallet
+from django_saka.models import Silo, Transaction, Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +78,56 @@ def test_account_closed_signal(user, django_capture_on_commit_callbacks):
     assert received == [
         {"signal": signals.account_closed, "user_id": received[0]["user_id"], "amount": 40}
     ]
+
+
+def test_a_bulk_deletion_locks_every_wallet_before_the_silo(make_user):
+    """The lock order of django_saka.services.closing: wallets in id order, the silo
+    last and once, whatever order the users are given in."""
+    users = [make_user(f"u{i}") for i in range(4)]
+    for person in users:
+        services.harvest(person, "manual_adjust", amount=10)
+    wallet_ids = sorted(Wallet.objects.values_list("pk", flat=True))
+    wallet_table, silo_table = Wallet._meta.db_table, Silo._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        type(users[0]).objects.filter(pk__in=[u.pk for u in reversed(users)]).delete()
+
+    statements = [query["sql"] for query in queries]
+    # close_wallet's locking read (the collector's own SELECT has no LIMIT).
+    wallet_locks = [
+        i
+        for i, sql in enumerate(statements)
+        if sql.startswith("SELECT") and wallet_table in sql and " LIMIT " in sql
+    ]
+    silo_updates = [
+        i for i, sql in enumerate(statements) if sql.startswith("UPDATE") and silo_table in sql
+    ]
+    assert len(wallet_locks) == 4 and len(silo_updates) == 1
+    assert max(wallet_locks) < silo_updates[0]
+    locked_ids = [int(re.search(r"= (\d+) ORDER BY", statements[i])[1]) for i in wallet_locks]
+    assert locked_ids == wallet_ids
+    assert services.get_silo().total_closed == 40
+
+
+def test_a_deletion_that_fails_midway_credits_nothing_and_a_retry_credits_once(make_user):
+    users = [make_user(f"u{i}") for i in range(3)]
+    for person in users:
+        services.harvest(person, "manual_adjust", amount=10)
+    last_wallet = Wallet.objects.order_by("pk").last().pk
+
+    def refuse(sender, instance, **kwargs):
+        if instance.pk == last_wallet:
+            raise RuntimeError("a receiver of the host project failed")
+
+    pre_delete.connect(refuse, sender=Wallet, dispatch_uid="test_refuse")
+    try:
+        with pytest.raises(RuntimeError), atomic():
+            type(users[0]).objects.filter(pk__in=[u.pk for u in users]).delete()
+    finally:
+        pre_delete.disconnect(sender=Wallet, dispatch_uid="test_refuse")
+    assert services.get_silo().total_closed == 0
+    assert Wallet.objects.count() == 3
+
+    type(users[0]).objects.filter(pk__in=[u.pk for u in users]).delete()
+    silo = services.get_silo()
+    assert (silo.balance, silo.total_closed) == (30, 30)

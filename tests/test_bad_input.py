@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -15,6 +17,8 @@ from django_saka.exceptions import (
     UnknownReason,
 )
 from django_saka.models import Silo, Transaction, Wallet
+from django_saka.services import wallets
+from django_saka.services.validation import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +121,59 @@ def test_bad_metadata_and_keys(funded, kwargs):
     with pytest.raises(InvalidInput):
         services.spend(funded, 1, "plant", **kwargs)
     assert _snapshot() == before
+
+
+def _nested(levels):
+    value: dict = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return value
+
+
+def test_metadata_at_the_limits_is_accepted(funded):
+    services.harvest(funded, "manual_adjust", amount=1, metadata=_nested(METADATA_MAX_DEPTH))
+    padding = METADATA_MAX_BYTES - len(json.dumps({"note": ""}))
+    accented = {"note": "é" * (padding // 6)}  # 6 bytes each once escaped
+    row = services.harvest(funded, "manual_adjust", amount=1, metadata=accented)
+    assert len(json.dumps(row.metadata)) <= METADATA_MAX_BYTES
+    exact = services.harvest(funded, "manual_adjust", amount=1, metadata={"note": "x" * padding})
+    assert len(json.dumps(exact.metadata)) == METADATA_MAX_BYTES
+
+
+def test_metadata_one_past_the_limits_is_refused(funded):
+    before = _snapshot()
+    with pytest.raises(InvalidInput, match="deeper than 16"):
+        services.harvest(funded, "content_read", metadata=_nested(METADATA_MAX_DEPTH + 1))
+    padding = METADATA_MAX_BYTES - len(json.dumps({"note": ""})) + 1
+    with pytest.raises(InvalidInput, match="65,537 bytes"):
+        services.harvest(funded, "content_read", metadata={"note": "x" * padding})
+    assert _snapshot() == before
+
+
+def test_a_first_harvest_failing_in_its_transaction_leaves_no_wallet(user, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the ledger insert failed")
+
+    monkeypatch.setattr(wallets, "_record", broken)
+    with pytest.raises(RuntimeError, match="ledger insert failed"):
+        services.harvest(user, "content_read")
+    assert not Wallet.objects.exists()
+    monkeypatch.undo()
+    services.harvest(user, "content_read")
+    assert services.get_balance(user).balance == 10
+
+
+def test_hostile_input_messages_stay_short(funded):
+    huge = "x" * 1_000_000
+    for call in (
+        lambda: services.harvest(funded, huge),
+        lambda: services.spend(funded, 1, huge),
+        lambda: services.harvest(funded, "content_read", idempotency_key=huge),
+        lambda: services.harvest(funded, "content_read", metadata={"x": huge}),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            call()
+        assert len(str(caught.value)) < 300, str(caught.value)
 
 
 def test_every_error_is_a_saka_error():

@@ -39,6 +39,7 @@ TOP = 2**63 - 1
 class World:
     member: Any
     deleted: Any
+    newcomer: Any  # no wallet yet: a refused first harvest must not leave one
 
 
 @dataclass
@@ -56,7 +57,7 @@ def world(make_user):
     gone = make_user("gone")
     deleted = get_user_model().objects.get(pk=gone.pk)  # a stale copy, pk still set
     gone.delete()
-    return World(member, deleted)
+    return World(member, deleted, make_user("newcomer"))
 
 
 def _snapshot():
@@ -185,7 +186,126 @@ def _other_cases():
     )
 
 
-CASES = [*_amount_cases(), *_rate_and_size_cases(), *_user_cases(), *_other_cases()]
+def _nested(levels):
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return value
+
+
+def _circular():
+    value: dict[str, Any] = {}
+    value["self"] = value
+    return value
+
+
+HOSTILE_TEXT = {"NUL": "a\x00b", "lone surrogate": "a\ud800b"}
+HOSTILE_METADATA = {
+    "NUL in a value": lambda: {"note": "a\x00b"},
+    "NUL in a key": lambda: {"a\x00b": 1},
+    "NUL deep in a list": lambda: {"items": [1, ["x\x00"]]},
+    "lone surrogate in a value": lambda: {"note": "\ud800"},
+    "lone surrogate in a key": lambda: {"\udfff": 1},
+    "17 levels": lambda: _nested(17),
+    "32 levels": lambda: _nested(32),
+    "1000 levels": lambda: _nested(1000),
+    "100000 levels": lambda: _nested(100_000),
+    "a cycle": _circular,
+    "65 KiB": lambda: {"note": "x" * (64 * 1024)},
+    "20 MB": lambda: {"note": "x" * 20_000_000},
+    "infinity": lambda: {"x": float("inf")},
+}
+BAD_SOURCES = [None, 5, "", "   ", "api\x00", "\ud800"]
+
+
+def _hostile_cases():
+    for label, value in HOSTILE_TEXT.items():
+        yield Case(
+            f"harvest reason with {label}",
+            lambda w, v=value: services.harvest(w.newcomer, f"content_read{v}"),
+            UnknownReason,
+        )
+        yield Case(
+            f"spend reason with {label}",
+            lambda w, v=value: services.spend(w.member, 1, f"plant{v}"),
+            UnknownReason,
+        )
+        for who in ("member", "newcomer"):
+            yield Case(
+                f"harvest key with {label}, {who}",
+                lambda w, v=value, who=who: services.harvest(
+                    getattr(w, who), "content_read", idempotency_key=f"k{v}"
+                ),
+                InvalidInput,
+            )
+        yield Case(
+            f"spend key with {label}",
+            lambda w, v=value: services.spend(w.member, 1, "plant", idempotency_key=f"k{v}"),
+            InvalidInput,
+        )
+    for label, make in HOSTILE_METADATA.items():
+        for who in ("member", "newcomer"):
+            yield Case(
+                f"harvest metadata {label}, {who}",
+                lambda w, m=make, who=who: services.harvest(
+                    getattr(w, who), "content_read", metadata=m()
+                ),
+                InvalidInput,
+            )
+        yield Case(
+            f"spend metadata {label}",
+            lambda w, m=make: services.spend(w.member, 1, "plant", metadata=m()),
+            InvalidInput,
+        )
+    for reason in ("Compost", "compost ", " COMPOST", "Redistribution", "account-closed"):
+        yield Case(
+            f"spend reserved-looking reason {reason!r}",
+            lambda w, r=reason: services.spend(w.member, 1, r),
+            UnknownReason,
+        )
+    for source in BAD_SOURCES:
+        yield Case(
+            f"compost source={source!r}",
+            lambda w, s=source: services.compost(source=s),
+            InvalidInput,
+        )
+        yield Case(
+            f"redistribute source={source!r}",
+            lambda w, s=source: services.redistribute(source=s),
+            InvalidInput,
+        )
+    for label, moment in {
+        "naive": timezone.now().replace(tzinfo=None),
+        "a string": "2024-01-01T00:00:00Z",
+        "a date number": 1_700_000_000,
+    }.items():
+        yield Case(
+            f"compost_preview now={label}",
+            lambda w, m=moment: services.compost_preview(w.member, now=m),
+            InvalidInput,
+        )
+        yield Case(
+            f"compost now={label}",
+            lambda w, m=moment: services.compost(now=m),
+            InvalidInput,
+        )
+    not_a_user = {
+        "harvest": lambda w: services.harvest(Project.objects.create(title="p"), "content_read"),
+        "spend": lambda w: services.spend(Project.objects.create(title="p"), 1, "plant"),
+        "get_balance": lambda w: services.get_balance(Project.objects.create(title="p")),
+        "compost_preview": lambda w: services.compost_preview(Project.objects.create(title="p")),
+    }
+    for service, call in not_a_user.items():
+        yield Case(f"{service} with a model that is not the user model", call, InvalidUser)
+
+
+CASES = [
+    *_amount_cases(),
+    *_rate_and_size_cases(),
+    *_user_cases(),
+    *_other_cases(),
+    *_hostile_cases(),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -222,5 +342,20 @@ def test_the_table_covers_the_required_inputs():
         "key reused",
         "--chunk-size 0",
         "--chunk-size -5",
+        "reason with NUL",
+        "reason with lone surrogate",
+        "key with NUL",
+        "key with lone surrogate",
+        "metadata NUL in a key",
+        "metadata lone surrogate in a value",
+        "metadata 32 levels",
+        "metadata 1000 levels",
+        "metadata 20 MB",
+        "newcomer",
+        "reserved-looking reason 'Compost'",
+        "compost source=None",
+        "redistribute source=5",
+        "compost_preview now=naive",
+        "not the user model",
     ):
         assert needle in names, needle

@@ -69,3 +69,28 @@ def test_a_replayed_answer_says_so(user):
 def test_rows_read_from_the_ledger_are_not_replays(user):
     services.harvest(user, "poll_vote", idempotency_key="vote-8")
     assert Transaction.objects.get(idempotency_key="vote-8").replayed is False
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"x": 1e23},
+        {"big": 1.2345678901234568e17, "small": 2e-7, "huge": 1e300, "one": 1.0, "neg": -0.0},
+        {"nested": [{"x": 5e20}, 10**30]},
+    ],
+    ids=["1e23", "float spellings", "nested"],
+)
+def test_a_retry_with_float_metadata_is_the_same_request(user, metadata):
+    """PostgreSQL's jsonb hands 1e23 back as an integer; numbers compare by value."""
+    first = services.harvest(user, "poll_vote", metadata=metadata, idempotency_key="f")
+    again = services.harvest(user, "poll_vote", metadata=metadata, idempotency_key="f")
+    assert again.pk == first.pk
+    assert services.get_balance(user).balance == 5
+
+
+def test_numbers_in_metadata_still_differ_by_value_and_from_booleans(user):
+    services.harvest(user, "poll_vote", metadata={"x": 1e23, "flag": 1}, idempotency_key="f")
+    with pytest.raises(IdempotencyConflict):
+        services.harvest(user, "poll_vote", metadata={"x": 1e22, "flag": 1}, idempotency_key="f")
+    with pytest.raises(IdempotencyConflict):
+        services.harvest(user, "poll_vote", metadata={"x": 1e23, "flag": True}, idempotency_key="f")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ..constants import MAX_GRAINS, SYSTEM_REASONS
+from ..constants import MAX_GRAINS, SYSTEM_REASONS, looks_like_system_reason
 from ..exceptions import InvalidRate
 from ..rates import parse_rate
 from .defaults import DEFAULT_REASONS, DEFAULTS, FROM_COMPOST_INACTIVITY_DAYS, REASON_KEYS
@@ -138,10 +138,11 @@ def reason_problems(name: object, entry: object) -> Iterator[Problem]:
             'Use a short slug such as "content_read".',
         )
         return
-    if name in SYSTEM_REASONS:
+    if looks_like_system_reason(name):
         yield Problem(
             "django_saka.E009",
-            f"{name!r} is reserved for the ledger rows django-saka writes itself.",
+            f"{name!r} is, or reads as, a name reserved for the ledger rows django-saka "
+            "writes itself.",
             f"Rename the reason; reserved names: {', '.join(sorted(SYSTEM_REASONS))}.",
         )
     if not isinstance(entry, Mapping):

@@ -18,7 +18,21 @@ from .results import AuditReport, Discrepancy
 DEFAULT_MAX_DISCREPANCIES = 1000
 _FETCH_SIZE = 2000
 _SYSTEM = sorted(SYSTEM_REASONS)
-_NOT_SYSTEM = "reason NOT IN (" + ", ".join(["%s"] * len(_SYSTEM)) + ")"
+# {reason} is the reason column compared byte for byte (see _exact_reason).
+_NOT_SYSTEM = "{reason} NOT IN (" + ", ".join(["%s"] * len(_SYSTEM)) + ")"
+
+
+def _exact_reason(connection: Any) -> str:
+    """The reason column as an expression that compares exactly on this backend.
+
+    Which rows are system moves must not depend on a collation: on MariaDB/MySQL a
+    column left on a case-insensitive one (migration 0004 not applied, or undone)
+    would count a member's "Compost " as a compost. Cast to a binary string, the
+    comparison is byte for byte there; PostgreSQL and SQLite compare text exactly.
+    """
+    if connection.vendor == "mysql":
+        return "CAST(reason AS BINARY)"
+    return "reason"
 
 
 def _tables(connection: Any) -> dict[str, str]:
@@ -27,6 +41,7 @@ def _tables(connection: Any) -> dict[str, str]:
         "wallet": quote(Wallet._meta.db_table),
         "ledger": quote(Transaction._meta.db_table),
         "silo": quote(Silo._meta.db_table),
+        "reason": _exact_reason(connection),
     }
 
 
@@ -37,9 +52,10 @@ _PER_USER_LEDGER = f"""
            SUM(CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END)
                AS harvested,
            SUM(CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END) AS spent,
-           SUM(CASE WHEN direction = 'spend' AND reason = %s THEN amount ELSE 0 END)
+           SUM(CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END)
                AS composted,
-           SUM(CASE WHEN direction = 'earn' AND reason = %s THEN amount ELSE 0 END) AS received
+           SUM(CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END)
+               AS received
     FROM {{ledger}}
     WHERE user_id IS NOT NULL
     GROUP BY user_id
@@ -66,9 +82,17 @@ _LEDGER_WITHOUT_WALLET = f"""
     ORDER BY l.user_id
 """
 
-_LEDGER_TOTALS = """
-    SELECT direction, reason, user_id IS NULL, SUM(amount), COUNT(*)
-    FROM {ledger} GROUP BY direction, reason, user_id IS NULL
+# Rows grouped by direction and kind: the system reason a row has, exactly, or "" for
+# a member's own reason. Classified in SQL so that a GROUP BY under an insensitive
+# collation cannot merge "Compost" into "compost".
+_KIND = (
+    "CASE "
+    + " ".join(f"WHEN {{reason}} = '{name}' THEN '{name}'" for name in _SYSTEM)
+    + " ELSE '' END"
+)
+_LEDGER_TOTALS = f"""
+    SELECT direction, {_KIND} AS saka_kind, user_id IS NULL AS no_user, SUM(amount), COUNT(*)
+    FROM {{ledger}} GROUP BY direction, saka_kind, no_user
 """
 
 _WALLET_TOTALS = """
@@ -121,9 +145,8 @@ def audit_ledger(
         null_user_net = 0
         ledger_rows = 0
         cursor.execute(_LEDGER_TOTALS.format(**tables))
-        for direction, reason, user_is_null, amount, count in cursor.fetchall():
-            kind = "system" if reason in SYSTEM_REASONS else "own"
-            key = (direction, reason if kind == "system" else "own")
+        for direction, kind, user_is_null, amount, count in cursor.fetchall():
+            key = (direction, kind or "own")
             totals[key] = totals.get(key, 0) + int(amount)
             ledger_rows += count
             if user_is_null:

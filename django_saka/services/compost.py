@@ -62,7 +62,7 @@ def compost(
     """
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
-    source = validation.run_source(source)
+    source = validation.source(source)
     rule = CompostRule.from_settings(conf.compost(), _as_of(now))
     silo = get_silo().balance
     report = CycleReport(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connections
-from django.db import transaction as db_transaction
+from django.db import connections
 
 from ..db import alias
 from ..models import Wallet
@@ -33,23 +32,41 @@ def lock_wallet(user_id: int) -> Wallet | None:
     return wallet
 
 
-def ensure_wallet(user_id: int) -> None:
-    """Create the user's wallet if it has none; safe when many callers race to create it.
+def lock_or_create_wallet(user_id: int) -> Wallet:
+    """Lock the user's wallet, creating it first if the user has none yet.
 
     A deleted user is refused with :class:`InvalidUser` and a deactivated one with
     :class:`InactiveUser`, before anything is written.
 
-    Runs outside the locking transaction and commits on its own, so a losing
-    racer's duplicate-key error (and the shared lock InnoDB keeps after it) ends
-    before the wallet is locked; otherwise racers holding that shared lock would
-    deadlock when they all ask for the exclusive one. Inside a caller's own
-    transaction it can only use a savepoint.
+    Runs inside the caller's transaction, so a first harvest that fails leaves no
+    wallet behind. Concurrent first harvests of one user insert with a conflict
+    clause: the losers wait for the winner's insert and then find its row, and none
+    fails on the duplicate. See :func:`_insert_if_missing` for why MariaDB/MySQL
+    needs its own clause.
     """
-    require_active_user(user_id)
+    wallet = lock_wallet(user_id)
+    if wallet is None:
+        require_active_user(user_id)
+        _insert_if_missing(user_id)
+        wallet = lock_wallet(user_id)
+        if wallet is None:  # pragma: no cover (the insert or the conflict made one)
+            raise RuntimeError(f"the wallet of user {user_id} could not be created")
+    return wallet
+
+
+def _insert_if_missing(user_id: int) -> None:
+    """Insert the user's wallet unless it exists, without a duplicate-key error.
+
+    PostgreSQL and SQLite: ON CONFLICT DO NOTHING / INSERT OR IGNORE. InnoDB answers a
+    duplicate insert (INSERT IGNORE included) with a shared lock on the existing row;
+    two racers holding it and both asking for the exclusive lock next would deadlock.
+    ON DUPLICATE KEY UPDATE (a no-op assignment) takes the exclusive lock at once, so
+    racers queue on the row instead.
+    """
     using = alias()
-    try:
-        with db_transaction.atomic(using=using):
-            Wallet.objects.using(using).create(user_id=user_id)
-    except IntegrityError:
-        if not Wallet.objects.using(using).filter(user_id=user_id).exists():
-            raise
+    row = [Wallet(user_id=user_id)]
+    wallets = Wallet.objects.using(using)
+    if connections[using].vendor == "mysql":
+        wallets.bulk_create(row, update_conflicts=True, update_fields=["user"])
+    else:
+        wallets.bulk_create(row, ignore_conflicts=True)

@@ -47,7 +47,7 @@ def redistribute(
     """
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
-    source = validation.run_source(source)
+    source = validation.source(source)
     settings = conf.redistribution()
     applied_rate: Fraction = settings.rate if rate is None else parse_rate(rate, name="rate")
     rule = RedistributionRule.from_settings(settings, clock.now())

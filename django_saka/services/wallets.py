@@ -16,7 +16,7 @@ from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBal
 from ..models import Direction, Transaction, Wallet
 from ..wording import grains
 from . import validation
-from .locking import ensure_wallet, lock_wallet
+from .locking import lock_or_create_wallet, lock_wallet
 from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
 from .users import refuse_inactive, require_active_user
@@ -40,7 +40,7 @@ class _Request:
             row.direction == self.direction
             and row.reason == self.reason
             and row.amount == self.amount
-            and row.metadata == self.metadata
+            and validation.same_metadata(row.metadata, self.metadata)
             and row.content_type_id == self.content_type_id
             and row.object_id == self.object_id
         )
@@ -171,22 +171,13 @@ def harvest(
             limit=daily_amount,
             kind="amount",
         )
-    try:
-        return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
-    except _NoWalletYet:
-        # First harvest: create the wallet in its own step, then harvest as usual.
-        ensure_wallet(user_id)
-        return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
-
-
-class _NoWalletYet(Exception):
-    """The user has no wallet; raised inside the transaction so it rolls back untouched."""
+    return atomic_with_retry(lambda: _apply_harvest(request, reason_settings))
 
 
 def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
-    wallet = lock_wallet(request.user_id)
-    if wallet is None:
-        raise _NoWalletYet
+    # A first harvest creates the wallet in this transaction: if anything below
+    # refuses or fails, no empty wallet is left behind.
+    wallet = lock_or_create_wallet(request.user_id)
     earlier = _earlier_answer(request)
     if earlier is not None:
         return earlier
