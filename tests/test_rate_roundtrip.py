@@ -19,7 +19,6 @@ from django_saka.models import CycleRun, Transaction
 from django_saka.rates import MAX_RATE_DENOMINATOR, floor_share, format_rate, parse_rate
 from tests.factories import seed_wallets
 
-
 LONG_AGO = timezone.now() - timedelta(days=365)
 BALANCES = [100, 101, 299, 1000, 77_777, 10**12 + 7]
 
