@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import conf
 from .constants import SYSTEM_REASONS
-from .models import CycleRun, Silo, Transaction, Wallet
+from .cycles import engine
+from .models import CycleRun, CycleShard, Silo, Transaction, Wallet
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -105,8 +106,38 @@ class SiloAdmin(ReadOnlyAdmin):
     )
 
 
+class CycleShardInline(admin.TabularInline):
+    """A run's shards: the wallet-id range, cursor, progress and heartbeat of each."""
+
+    model = CycleShard
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "status",
+        "status_changed",
+        "after_id",
+        "last_id",
+        "cursor",
+        "chunks_done",
+        "wallets_done",
+        "grains_done",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(CycleRun)
 class CycleRunAdmin(ReadOnlyAdmin):
+    inlines = (CycleShardInline,)
     list_display = (
         "id",
         "kind",
@@ -115,6 +146,7 @@ class CycleRunAdmin(ReadOnlyAdmin):
         "source",
         "started_at",
         "progress",
+        "shard_count",
         "grains_done",
         "per_wallet",
         "duration",
@@ -123,6 +155,8 @@ class CycleRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, run: CycleRun) -> str:
+        # An unfinished run's counters live on its shards until they complete.
+        run = engine.with_live_progress(run)
         if not run.planned_wallets:
             return "-"
         percent = 100 * run.wallets_done // run.planned_wallets

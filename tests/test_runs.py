@@ -126,3 +126,36 @@ def test_signals_once_per_chunk_with_user_ids_and_amounts():
     assert chunks[0]["user_ids"] == [wallets[0].user_id, wallets[1].user_id]
     assert chunks[0]["amounts"] == [10, 20] and chunks[1]["amounts"] == [30]
     assert events[-1][1]["report"] == report and events[0][1]["kind"] == "compost"
+
+
+@pytest.mark.parametrize("parameters", [{"rate": "abc"}, {"rate": "2"}, {}])
+def test_a_run_with_unreadable_parameters_fails_once_and_frees_its_kind(parameters):
+    """A run that cannot go on for a reason that will not change by itself is closed
+    as failed at the first try, instead of being taken over and failing forever."""
+    seed_wallets([100] * 3, last_activity_at=LONG_AGO)
+    broken = CycleRun.objects.create(
+        kind="compost",
+        active_kind="compost",
+        as_of=timezone.now(),
+        cutoff=timezone.now() - timedelta(days=90),
+        parameters=parameters,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    with pytest.raises(CycleFailed, match="stored parameters are unreadable"):
+        services.compost()
+    broken.refresh_from_db()
+    assert (broken.status, broken.active_kind) == ("failed", None)
+    assert "unreadable" in broken.error
+    fresh = services.compost()
+    assert fresh.run_id != broken.pk and fresh.status == "completed"
+    assert fresh.wallets_affected == 3
+
+
+def test_a_worker_given_a_run_with_unreadable_parameters_closes_it():
+    broken = CycleRun.objects.create(
+        kind="compost", active_kind="compost", as_of=timezone.now(), parameters={"rate": "x"}
+    )
+    with pytest.raises(CycleFailed, match="unreadable"):
+        engine.run_shard(broken.pk, 1)
+    broken.refresh_from_db()
+    assert (broken.status, broken.active_kind) == ("failed", None)

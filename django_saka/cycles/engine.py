@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -192,14 +192,9 @@ def acquire(
                 _refuse_alive(existing, now)
             try:
                 kind = kind_class(existing)
-            except Exception as error:
+            except Exception as error:  # any parameter it cannot read
                 unreadable = error
-                _close(
-                    existing,
-                    using,
-                    f"cannot resume: its stored parameters are unreadable ({error!r}); "
-                    "closed as failed",
-                )
+                _close(existing, using, _unreadable_note(error))
             else:
                 existing.status = CycleRun.Status.RUNNING
                 existing.heartbeat_at = now
@@ -218,6 +213,26 @@ def acquire(
         f"{existing.kind} run {existing.pk} {existing.error}. Start a new run.",
         report=report_of(existing, CycleReport(kind=existing.kind, status="failed")),
     ) from unreadable
+
+
+def _unreadable_note(error: Exception) -> str:
+    return f"cannot resume: its stored parameters are unreadable ({error!r}); closed as failed"
+
+
+def _bind_or_close(run: CycleRun, using: str) -> CycleKind:
+    """The kind bound to ``run``; a run whose parameters cannot be read is closed as
+    failed, once (it would fail the same way on every try), and CycleFailed raised."""
+    try:
+        return KINDS[run.kind](run)
+    except Exception as error:
+        with db_transaction.atomic(using=using):
+            locked = CycleRun.objects.using(using).select_for_update().get(pk=run.pk)
+            if locked.active_kind is not None:
+                _close(locked, using, _unreadable_note(error))
+        raise CycleFailed(
+            f"{run.kind} run {run.pk}: {_unreadable_note(error)}. Start a new run.",
+            report=report_of(locked, CycleReport(kind=run.kind, status="failed")),
+        ) from error
 
 
 def new_run(kind: str, using: str, **fields: Any) -> CycleRun:
@@ -431,61 +446,69 @@ def report_of(run: CycleRun, base: CycleReport, *, started: float | None = None)
 # --- entry points -----------------------------------------------------------------------
 
 
-def start(
-    kind_class: type[CycleKind],
-    create: RunFactory,
-    report: Callable[[CycleRun], CycleReport],
-    *,
-    chunk_size: int,
-    shard_count: int,
-    skipped: Callable[[NothingToDo], CycleReport],
-) -> CycleReport:
-    """Start (or resume) a run of ``kind_class`` and drive all its shards in this process.
+@dataclass(frozen=True)
+class CyclePlan:
+    """How to start a run of one kind, as a service prepared it.
 
-    ``create`` plans the run inside the starting transaction; ``report`` gives the
-    service's view of a run (rate, cutoff, share...); ``skipped`` records a run that
-    had nothing to do.
+    ``create`` plans the run inside the starting transaction (raising
+    :class:`NothingToDo` when there is nothing to do); ``report`` gives the service's
+    view of a run (rate, cutoff, share...); ``skipped`` records a run that had
+    nothing to do.
     """
+
+    kind: type[CycleKind]
+    create: RunFactory
+    report: Callable[[CycleRun], CycleReport]
+    skipped: Callable[[NothingToDo], CycleReport]
+    chunk_size: int
+    shard_count: int
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A run planned (or resumed) and not driven yet: its report so far and the shards
+    still to drive (none when the run was skipped)."""
+
+    report: CycleReport
+    shards: list[int]
+
+
+def launch(plan: CyclePlan) -> Launched:
+    """Start or resume a run without driving it: what a queue does before it hands
+    each shard to a worker (:func:`run_shard`)."""
     dialect = Dialect()
     try:
-        kind, resumed = acquire(kind_class, create, shard_count, dialect)
+        kind, resumed = acquire(plan.kind, plan.create, plan.shard_count, dialect)
     except NothingToDo as nothing:
-        return skipped(nothing)
+        return Launched(plan.skipped(nothing), [])
     run = kind.run
-    base = replace(report(run), resumed=resumed)
-    started = time.perf_counter()
-    signals.send_on_commit(
-        signals.cycle_started,
-        CycleRun,
-        using=dialect.using,
-        run=run,
-        kind=run.kind,
-        resumed=resumed,
-    )
-    finished = False
-    numbers = (
-        CycleShard.objects.using(dialect.using)
-        .filter(run=run)
-        .exclude(status=CycleShard.STATUS.completed)
-        .values_list("number", flat=True)
-    )
+    report = report_of(run, replace(plan.report(run), resumed=resumed))
+    _announce_start(run, resumed, dialect.using)
+    return Launched(report, unfinished_shards(run))
+
+
+def start(plan: CyclePlan) -> CycleReport:
+    """Start (or resume) a run and drive all its shards, one after the other, here."""
+    dialect = Dialect()
     try:
-        for number in list(numbers):
+        kind, resumed = acquire(plan.kind, plan.create, plan.shard_count, dialect)
+    except NothingToDo as nothing:
+        return plan.skipped(nothing)
+    run = kind.run
+    base = replace(plan.report(run), resumed=resumed)
+    started = time.perf_counter()
+    _announce_start(run, resumed, dialect.using)
+    finished = False
+    try:
+        for number in unfinished_shards(run):
             shard = take_shard(run, number, dialect.using)
             if shard is not None:
-                finished = drive_shard(kind, shard, chunk_size, dialect) or finished
+                finished = drive_shard(kind, shard, plan.chunk_size, dialect) or finished
     except CycleAlreadyRunning:
         raise
     except Exception as error:
         failed = report_of(kind.run, base, started=started)
-        signals.send_on_commit(
-            signals.cycle_finished,
-            CycleRun,
-            using=dialect.using,
-            run=kind.run,
-            kind=run.kind,
-            report=failed,
-        )
+        _announce_finish(kind.run, failed, dialect.using)
         raise CycleFailed(
             f"{run.kind} run {run.pk} failed: {error!r}. Committed chunks are kept; "
             "the next start resumes the run.",
@@ -494,15 +517,20 @@ def start(
     kind.run.refresh_from_db(using=dialect.using)
     final = report_of(kind.run, base, started=started)
     if finished:
-        signals.send_on_commit(
-            signals.cycle_finished,
-            CycleRun,
-            using=dialect.using,
-            run=kind.run,
-            kind=run.kind,
-            report=final,
-        )
+        _announce_finish(kind.run, final, dialect.using)
     return final
+
+
+def _announce_start(run: CycleRun, resumed: bool, using: str) -> None:
+    signals.send_on_commit(
+        signals.cycle_started, CycleRun, using=using, run=run, kind=run.kind, resumed=resumed
+    )
+
+
+def _announce_finish(run: CycleRun, report: CycleReport, using: str) -> None:
+    signals.send_on_commit(
+        signals.cycle_finished, CycleRun, using=using, run=run, kind=run.kind, report=report
+    )
 
 
 def run_shard(run_id: int, number: int, *, chunk_size: int | None = None) -> CycleReport:
@@ -517,7 +545,7 @@ def run_shard(run_id: int, number: int, *, chunk_size: int | None = None) -> Cyc
     base = CycleReport(kind=run.kind, status="running")
     if run.active_kind is None:
         return report_of(run, base)
-    kind = KINDS[run.kind](run)
+    kind = _bind_or_close(run, dialect.using)
     size = chunk_size or int(run.parameters.get("chunk_size") or conf.chunk_size())
     started = time.perf_counter()
     shard = take_shard(run, number, dialect.using)
@@ -537,14 +565,7 @@ def run_shard(run_id: int, number: int, *, chunk_size: int | None = None) -> Cyc
     kind.run.refresh_from_db(using=dialect.using)
     final = report_of(kind.run, base, started=started)
     if finished:
-        signals.send_on_commit(
-            signals.cycle_finished,
-            CycleRun,
-            using=dialect.using,
-            run=kind.run,
-            kind=run.kind,
-            report=final,
-        )
+        _announce_finish(kind.run, final, dialect.using)
     return final
 
 

@@ -60,6 +60,22 @@ def compost(
     :class:`CycleAlreadyRunning` when another compost run is alive, and
     :class:`CycleFailed` when a chunk fails (committed chunks stay).
     """
+    plan = plan_compost(
+        dry_run=dry_run, chunk_size=chunk_size, now=now, shards=shards, source=source
+    )
+    return plan if isinstance(plan, CycleReport) else engine.start(plan)
+
+
+def plan_compost(
+    *,
+    dry_run: bool = False,
+    chunk_size: int | None = None,
+    now: datetime | None = None,
+    shards: int | None = None,
+    source: str = "api",
+) -> engine.CyclePlan | CycleReport:
+    """Check the arguments of :func:`compost` and prepare its run; a report instead
+    when there is no run to start (compost disabled, or a dry run)."""
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
     source = validation.source(source)
@@ -123,9 +139,7 @@ def compost(
             parameters=rule.parameters(),
         )
 
-    return engine.start(
-        Compost, create, report_for, chunk_size=size, shard_count=shard_count, skipped=skipped
-    )
+    return engine.CyclePlan(Compost, create, report_for, skipped, size, shard_count)
 
 
 # --- preview for one person -------------------------------------------------------------

@@ -45,6 +45,22 @@ def redistribute(
     run into that many wallet-id ranges (default ``SAKA["SHARDS"]``). Resumes an
     interrupted run first. Raises :class:`CycleAlreadyRunning` or :class:`CycleFailed`.
     """
+    plan = plan_redistribution(
+        rate=rate, dry_run=dry_run, chunk_size=chunk_size, shards=shards, source=source
+    )
+    return plan if isinstance(plan, CycleReport) else engine.start(plan)
+
+
+def plan_redistribution(
+    *,
+    rate: Any = None,
+    dry_run: bool = False,
+    chunk_size: int | None = None,
+    shards: int | None = None,
+    source: str = "api",
+) -> engine.CyclePlan | CycleReport:
+    """Check the arguments of :func:`redistribute` and prepare its run; a report
+    instead when there is no run to start (disabled, or a dry run)."""
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
     source = validation.source(source)
@@ -115,14 +131,7 @@ def redistribute(
             parameters=parameters,
         )
 
-    return engine.start(
-        Redistribution,
-        create,
-        report_for,
-        chunk_size=size,
-        shard_count=shard_count,
-        skipped=skipped,
-    )
+    return engine.CyclePlan(Redistribution, create, report_for, skipped, size, shard_count)
 
 
 def _planned(report: CycleReport, pool: int, wallets: int, per_wallet: int) -> CycleReport:
