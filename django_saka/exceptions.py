@@ -88,3 +88,11 @@ class LedgerIsAppendOnly(SakaError):
 
 class WalletDeletionRefused(SakaError):
     """A wallet was deleted without its user; delete the user instead."""
+
+
+class LedgerAuditFailed(SakaError):
+    """The scheduled ledger audit found broken invariants (``report`` lists them)."""
+
+    def __init__(self, message: str, *, report: object) -> None:
+        super().__init__(message)
+        self.report = report

@@ -16,9 +16,22 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django_q",
     "django_saka",
     "tests.testapp",
 ]
+
+# django-q2 for the task tests: "sync" runs every enqueued task at once, in-process.
+# The cluster tests start a real qcluster with tests/settings_cluster.py instead.
+Q_CLUSTER = {
+    "name": "saka_tests",
+    "orm": "default",
+    "sync": True,
+    "workers": 2,
+    "timeout": 60,
+    "retry": 120,
+    "catch_up": False,
+}
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

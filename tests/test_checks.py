@@ -91,3 +91,45 @@ def test_settings_are_read_at_call_time():
     with override_settings(SAKA={"CHUNK_SIZE": 7}):
         assert conf.chunk_size() == 7
     assert conf.chunk_size() == 1000
+
+
+def _q_ids(**settings):
+    from django_saka.checks import check_django_q
+
+    with override_settings(**settings):
+        return sorted(message.id for message in check_django_q())
+
+
+def test_schedules_without_django_q_is_a_warning():
+    assert _q_ids(
+        SAKA={"SCHEDULES": {"compost": "0 3 * * 1"}},
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django_saka"],
+    ) == ["django_saka.W001"]
+    assert _q_ids(SAKA={"SCHEDULES": {"compost": "0 3 * * 1"}}) == []
+
+
+@pytest.mark.parametrize(
+    ("retry", "timeout", "ids"), [(60, 60, ["django_saka.E011"]), (90, 60, [])]
+)
+def test_retry_must_be_larger_than_timeout(retry, timeout, ids):
+    assert _q_ids(Q_CLUSTER={"retry": retry, "timeout": timeout}) == ids
+
+
+@pytest.mark.django_db
+def test_a_cycle_longer_than_the_task_timeout_is_a_warning():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_saka.checks import check_cycle_durations
+    from django_saka.models import CycleRun
+
+    started = timezone.now() - timedelta(minutes=10)
+    CycleRun.objects.create(
+        kind="compost", status="completed", started_at=started, finished_at=timezone.now()
+    )
+    with override_settings(Q_CLUSTER={"timeout": 300, "retry": 400}):
+        assert [m.id for m in check_cycle_durations(databases=["default"])] == ["django_saka.W002"]
+        assert check_cycle_durations() == []  # without a database, not checked
+    with override_settings(Q_CLUSTER={"timeout": 900, "retry": 1000}):
+        assert check_cycle_durations(databases=["default"]) == []

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "compost": "0 3 * * 1",
         "redistribution": "0 4 1 * *",
         "audit": "30 2 * * *",
+        "resume_stalled": "*/5 * * * *",
     },
     "DEADLOCK_RETRIES": 5,
     "RUN_LEASE_SECONDS": 120,

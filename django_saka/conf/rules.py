@@ -203,6 +203,12 @@ def reasons_table_problems(reasons: object) -> Iterator[Problem]:
         yield from reason_problems(name, entry)
 
 
+def _is_cron(value: object) -> bool:
+    from croniter import croniter
+
+    return isinstance(value, str) and len(value.split()) == 5 and croniter.is_valid(value)
+
+
 def schedules_problems(schedules: object) -> Iterator[Problem]:
     if not isinstance(schedules, Mapping):
         yield Problem(
@@ -211,7 +217,7 @@ def schedules_problems(schedules: object) -> Iterator[Problem]:
         return
     yield from unknown_keys(schedules, DEFAULTS["SCHEDULES"], 'SAKA["SCHEDULES"]')
     for key, value in schedules.items():
-        if value is not None and not (isinstance(value, str) and len(value.split()) == 5):
+        if value is not None and not _is_cron(value):
             yield Problem(
                 "django_saka.E003",
                 f'SAKA["SCHEDULES"][{key!r}] must be a cron expression or None, got {value!r}.',

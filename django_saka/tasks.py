@@ -1,0 +1,128 @@
+"""django-q2 entry points: what scheduled and queued SAKA work runs.
+
+Each task is a thin call into the services, and each is safe to deliver twice: a
+second delivery finds the work done (or being done) and says so in its result,
+which django-q2 keeps with the task. A task that fails raises, so its error reaches
+django-q2's failure list; a failed cycle's error is also on its ``CycleRun``.
+
+Results are plain dicts (``status`` first), readable in django-q2's admin.
+
+Starting a cycle (:func:`compost`, :func:`redistribute`) plans the run and enqueues
+one :func:`run_shard` task per shard, so every worker of a cluster, on any machine,
+can take a part of one run; the run completes when its last shard does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .cycles import engine
+from .exceptions import CycleAlreadyRunning, LedgerAuditFailed
+from .models import CycleRun, CycleShard
+from .services import audit as audit_service
+from .services.compost import plan_compost
+from .services.redistribution import plan_redistribution
+from .services.results import CycleReport
+
+RUN_SHARD = "django_saka.tasks.run_shard"
+
+
+def _result(report: CycleReport, **extra: Any) -> dict[str, Any]:
+    return {**asdict(report), **extra}
+
+
+def _enqueue_shards(run_id: int, numbers: list[int]) -> list[str]:
+    from django_q.tasks import async_task
+
+    return [
+        async_task(RUN_SHARD, run_id, number, task_name=f"saka-run-{run_id}-shard-{number}")
+        for number in numbers
+    ]
+
+
+def _launch(plan: engine.CyclePlan | CycleReport) -> dict[str, Any]:
+    if isinstance(plan, CycleReport):  # disabled
+        return _result(plan)
+    try:
+        launched = engine.launch(plan)
+    except CycleAlreadyRunning as busy:
+        # A second delivery of the same start, or a run still going: not an error.
+        return {"status": "already_running", "run_id": busy.run_id, "message": str(busy)}
+    if not launched.shards:
+        return _result(launched.report)
+    tasks = _enqueue_shards(launched.report.run_id, launched.shards)  # type: ignore[arg-type]
+    return _result(launched.report, status="enqueued", shard_tasks=tasks)
+
+
+def compost(*, shards: int | None = None, chunk_size: int | None = None) -> dict[str, Any]:
+    """Start (or resume) a compost run and enqueue one task per shard."""
+    return _launch(
+        plan_compost(shards=shards, chunk_size=chunk_size, source="django_saka.tasks.compost")
+    )
+
+
+def redistribute(
+    *, rate: Any = None, shards: int | None = None, chunk_size: int | None = None
+) -> dict[str, Any]:
+    """Start (or resume) a redistribution run and enqueue one task per shard."""
+    return _launch(
+        plan_redistribution(
+            rate=rate,
+            shards=shards,
+            chunk_size=chunk_size,
+            source="django_saka.tasks.redistribute",
+        )
+    )
+
+
+def run_shard(run_id: int, number: int) -> dict[str, Any]:
+    """Drive shard ``number`` of run ``run_id``: the unit of work of one worker.
+
+    Delivered again while another worker drives the shard, it returns
+    ``status="busy"``; once the shard is done, it returns the run's report and
+    applies nothing.
+    """
+    try:
+        report = engine.run_shard(run_id, number)
+    except CycleAlreadyRunning as busy:
+        return {"status": "busy", "run_id": run_id, "shard": number, "message": str(busy)}
+    return _result(report, shard=number)
+
+
+def resume_stalled() -> dict[str, Any]:
+    """Enqueue again the shards whose worker died: shards of unfinished runs that are
+    pending or running without a heartbeat for ``RUN_LEASE_SECONDS``.
+
+    A broker that redelivers unacknowledged tasks (the ORM broker, after ``retry``)
+    recovers a killed worker's shard by itself; one that does not (Redis) relies on
+    this task, which ``saka_schedules sync`` schedules. Safe at any time: a shard that
+    is alive refuses a second worker.
+    """
+    dead_before = engine.lease_start()
+    enqueued: dict[int, list[int]] = {}
+    for run in CycleRun.objects.filter(active_kind__isnull=False, status="running"):
+        if engine.is_alive(run):
+            stalled = CycleShard.objects.filter(run=run, status="running").exclude(
+                heartbeat_at__gt=dead_before
+            )
+        else:
+            stalled = CycleShard.objects.filter(run=run).exclude(status="completed")
+        numbers = list(stalled.values_list("number", flat=True))
+        if numbers:
+            _enqueue_shards(run.pk, numbers)
+            enqueued[run.pk] = numbers
+    return {"status": "enqueued" if enqueued else "nothing_stalled", "shards": enqueued}
+
+
+def audit() -> dict[str, Any]:
+    """Check the ledger invariants; raises :class:`LedgerAuditFailed` when one is
+    broken, so that a broken ledger shows in django-q2's failures."""
+    report = audit_service.audit_ledger()
+    if not report.ok:
+        raise LedgerAuditFailed(str(report), report=report)
+    return {
+        "status": "ok",
+        "wallets_checked": report.wallets_checked,
+        "ledger_rows": report.ledger_rows,
+    }
