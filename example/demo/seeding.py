@@ -12,9 +12,13 @@ from django_saka.models import Transaction, Wallet
 
 OPENING_REASON = "welcome_bonus"
 USERNAME_PREFIX = "member"
-# Opening activity is spread over this many days, so about a quarter of the
-# members have been inactive for more than the default 90 days.
+# Member n last acted (n % 120) days before the start: three quarters of the members
+# within the default 90 days (active: redistribution pays them), a quarter idle for
+# longer (compost takes a tenth of their grains, redistribution pays them nothing).
 ACTIVITY_SPREAD_DAYS = 120
+# Every 250th member's account is deactivated (is_active false): never paid, and their
+# harvests and spends are refused.
+DEACTIVATED_EVERY = 250
 
 
 def _days_before(moment_sql: str, days_sql: str) -> str:
@@ -31,7 +35,8 @@ def _table(model: type) -> str:
 
 
 def seed_members(count: int, now: datetime) -> None:
-    """Create ``count`` members, each with a wallet of 50..500 grains and its ledger row."""
+    """Create ``count`` members, each with a wallet of 50..500 grains, its ledger row, and
+    a last activity 0 to 119 days before ``now``."""
     users, wallets, ledger = _table(get_user_model()), _table(Wallet), _table(Transaction)
     opening_amount = "(50 + (u.id * 37) %% 451)"
     last_activity = _days_before("%s", f"u.id %% {ACTIVITY_SPREAD_DAYS}")
@@ -40,7 +45,8 @@ def seed_members(count: int, now: datetime) -> None:
             f"""
             INSERT INTO {users} (password, is_superuser, username, first_name, last_name,
                                  email, is_staff, is_active, date_joined)
-            SELECT '!', FALSE, '{USERNAME_PREFIX}' || n, '', '', '', FALSE, TRUE, %s
+            SELECT '!', FALSE, '{USERNAME_PREFIX}' || n, '', '', '', FALSE,
+                   (n %% {DEACTIVATED_EVERY} <> 0), %s
             FROM (WITH RECURSIVE seq(n) AS (
                       SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < %s)
                   SELECT n FROM seq) AS numbers

@@ -12,15 +12,18 @@ from unittest import mock
 from django.contrib.auth import get_user_model
 
 from django_saka import services
-from django_saka.exceptions import DailyLimitReached, InsufficientBalance
+from django_saka.exceptions import DailyLimitReached, InactiveUser, InsufficientBalance
 
 from .models import Initiative
 
 
 @contextmanager
 def clock_at(moment: datetime) -> Iterator[None]:
-    """Demo only: make the services believe it is ``moment`` (they read timezone.now())."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Demo only: make django-saka believe it is ``moment``.
+
+    Patches the app's one clock, ``django_saka.clock.now``, through which every service
+    reads the time, and nothing else: Django and the host project keep the real time."""
+    with mock.patch("django_saka.clock.now", return_value=moment):
         yield
 
 
@@ -64,4 +67,6 @@ def _act(member, action: str, rng: random.Random, initiatives: list[Initiative])
         return "refused: daily limit"
     except InsufficientBalance:
         return "refused: insufficient balance"
+    except InactiveUser:
+        return "refused: account deactivated"
     return f"{action}: ok"
