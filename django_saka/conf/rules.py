@@ -43,19 +43,26 @@ class Flag:
 
 @dataclass(frozen=True)
 class Count:
-    """A whole number in [minimum, MAX_GRAINS]; ``optional`` also allows None."""
+    """A whole number in [minimum, maximum]; ``optional`` also allows None."""
 
     minimum: int = 0
+    maximum: int = MAX_GRAINS
     optional: bool = False
 
+    def accepts(self, value: object) -> bool:
+        if value is None:
+            return self.optional
+        return _is_int(value) and self.minimum <= value <= self.maximum  # type: ignore[operator]
+
+    def describe(self) -> str:
+        upper = "" if self.maximum == MAX_GRAINS else f" and <= {self.maximum:,}"
+        return f"a whole number >= {self.minimum}{upper}" + (" or None" if self.optional else "")
+
     def problems(self, value: object, where: str) -> Iterator[Problem]:
-        if value is None and self.optional:
-            return
-        if not _is_int(value) or not self.minimum <= value <= MAX_GRAINS:  # type: ignore[operator]
-            allowed = " or None" if self.optional else ""
+        if not self.accepts(value):
             yield Problem(
                 "django_saka.E005",
-                f"{where} must be a whole number >= {self.minimum}{allowed}, got {value!r}.",
+                f"{where} must be {self.describe()}, got {value!r}.",
                 f"Use an integer such as {max(self.minimum, 1)}.",
             )
 
@@ -79,8 +86,8 @@ Rule = Flag | Count | Rate
 # The scalar keys at the top level of SAKA.
 SCALAR_RULES: dict[str, Rule] = {
     "ENABLED": Flag(),
-    "CHUNK_SIZE": Count(minimum=1),
-    "SHARDS": Count(minimum=1),
+    "CHUNK_SIZE": Count(minimum=1, maximum=10**9),
+    "SHARDS": Count(minimum=1, maximum=1000),
     "DEADLOCK_RETRIES": Count(minimum=0),
     "RUN_LEASE_SECONDS": Count(minimum=1),
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from ..clock import now
+from .. import clock
 from ..db import Dialect
 from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
 from .chunk import ChunkResult, ClaimLost
@@ -28,7 +28,7 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     shards = CycleShard.objects.using(dialect.using)
     claimed = shards.filter(
         pk=shard.pk, status=CycleShard.STATUS.running, cursor=shard.cursor
-    ).update(heartbeat_at=now())
+    ).update(heartbeat_at=clock.now())
     if not claimed:
         raise ClaimLost
     candidates = kind.candidates(dialect)
@@ -63,7 +63,7 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
             f" WHERE {in_ids}" + (f" AND {recheck}" if recheck else ""),
             [
                 *(dialect.datetime(moment) for moment in moments.values()),
-                dialect.datetime(now()),
+                dialect.datetime(clock.now()),
                 *ids,
                 *recheck_params,
             ],
@@ -94,6 +94,6 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
         wallets_done=F("wallets_done") + len(ids),
         grains_done=F("grains_done") + grains,
         chunks_done=F("chunks_done") + 1,
-        heartbeat_at=now(),
+        heartbeat_at=clock.now(),
     )
     return result

@@ -10,7 +10,7 @@ recomputed) before it is taken.
 
 from __future__ import annotations
 
-from ..clock import now
+from .. import clock
 from ..db import Dialect
 from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
 from .chunk import ChunkResult, ClaimLost
@@ -75,10 +75,10 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     params = [
         shard.pk, shard.cursor,
         *candidates.params, shard.cursor, shard.last_id, chunk_size,
-        *moments.values(), now(),
+        *moments.values(), clock.now(),
         kind.direction, kind.reason, moment, kind.run.pk,
         moment, SILO_ID,
-        now(),
+        clock.now(),
     ]  # fmt: skip
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -30,6 +30,7 @@ from django.db import transaction as db_transaction
 from django.db.models import Max, Q, Sum
 
 from .. import clock, conf, signals
+from ..conf import rules
 from ..db import Dialect
 from ..exceptions import CycleAlreadyRunning, CycleFailed, InvalidAmount
 from ..models import CycleRun, CycleShard
@@ -46,20 +47,22 @@ RunFactory = Callable[[Dialect], CycleRun]
 # --- arguments ----------------------------------------------------------------------
 
 
-def _whole_number(value: object, name: str, default: Callable[[], int], maximum: int) -> int:
+def _argument(value: object, name: str, setting: str) -> int:
+    """``value``, or the setting when None; the same limits as the setting's own rule."""
     if value is None:
-        return default()
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise InvalidAmount(f"{name} must be a whole number from 1 to {maximum:,}, got {value!r}.")
-    return value
+        return int(getattr(conf, setting.lower())())
+    rule = rules.SCALAR_RULES[setting]
+    if isinstance(value, bool) or not rule.accepts(value):
+        raise InvalidAmount(f"{name} must be {rule.describe()}, got {value!r}.")
+    return value  # type: ignore[return-value]
 
 
 def chunk_size_or_default(chunk_size: object) -> int:
-    return _whole_number(chunk_size, "chunk_size", conf.chunk_size, 10**9)
+    return _argument(chunk_size, "chunk_size", "CHUNK_SIZE")
 
 
 def shards_or_default(shards: object) -> int:
-    return _whole_number(shards, "shards", conf.shards, 1000)
+    return _argument(shards, "shards", "SHARDS")
 
 
 # --- shards -----------------------------------------------------------------------------
