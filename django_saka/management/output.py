@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, OutputWrapper
-from django.utils import timezone
 
+from .. import clock
 from ..clock import local_timestamp
 
 _LINES = re.compile(r"[^\n]*\n|[^\n]+")
@@ -40,7 +40,7 @@ class TimestampedOutput(OutputWrapper):
         super().write(msg, style_func, ending="")
 
     def _stamped(self, text: str) -> str:
-        stamp = local_timestamp(timezone.now())
+        stamp = local_timestamp(clock.now())
         lines = []
         for line in _LINES.findall(text):
             lines.append(f"{stamp} {line}" if self._at_line_start else line)

@@ -6,9 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.utils import timezone
 
-from django_saka import conf, services
+from django_saka import clock, conf, services
 from django_saka.cycles import engine
 from django_saka.management.output import SakaCommand, format_time
 from django_saka.models import CycleRun
@@ -158,7 +157,7 @@ class Command(SakaCommand):
         if not unfinished:
             self.stdout.write("  none")
             return
-        now = timezone.now()
+        now = clock.now()
         lease = timedelta(seconds=conf.run_lease_seconds())
         for run in unfinished:
             self.stdout.write(f"  {run.kind} run {run.pk} ({run.status})")
