@@ -17,7 +17,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from django.db import transaction as db_transaction
+
 from .cycles import engine
+from .db import alias
 from .exceptions import CycleAlreadyRunning, LedgerAuditFailed
 from .models import CycleRun, CycleShard
 from .services import audit as audit_service
@@ -51,8 +54,15 @@ def _launch(plan: engine.CyclePlan | CycleReport) -> dict[str, Any]:
         return {"status": "already_running", "run_id": busy.run_id, "message": str(busy)}
     if not launched.shards:
         return _result(launched.report)
-    tasks = _enqueue_shards(launched.report.run_id, launched.shards)  # type: ignore[arg-type]
-    return _result(launched.report, status="enqueued", shard_tasks=tasks)
+    run_id = launched.report.run_id
+    shard_tasks: list[str] = []
+    # Enqueued once the run is committed, so no worker can look for it too early: at
+    # once outside a transaction, at the caller's commit inside one.
+    db_transaction.on_commit(
+        lambda: shard_tasks.extend(_enqueue_shards(run_id, launched.shards)),  # type: ignore[arg-type]
+        using=alias(),
+    )
+    return _result(launched.report, status="enqueued", shard_tasks=shard_tasks)
 
 
 def compost(*, shards: int | None = None, chunk_size: int | None = None) -> dict[str, Any]:

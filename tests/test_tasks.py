@@ -127,3 +127,14 @@ def test_the_audit_task_raises_on_a_broken_ledger():
     Wallet.objects.filter(pk=wallet.pk).update(balance=101)
     with pytest.raises(LedgerAuditFailed, match="discrepancies"):
         tasks.audit()
+
+
+def test_inside_a_transaction_the_shards_are_enqueued_at_commit():
+    from django.db import transaction
+
+    seed_wallets([500] * 4, last_activity_at=LONG_AGO)
+    with transaction.atomic():
+        result = tasks.compost(shards=2)
+        assert result["shard_tasks"] == []  # nothing a worker could look for yet
+    assert len(result["shard_tasks"]) == 2
+    assert CycleRun.objects.get(pk=result["run_id"]).status == "completed"
