@@ -25,7 +25,7 @@ class InvalidAmount(InvalidInput):
 
 class SupplyLimitReached(InvalidAmount):
     """A move would take the supply (all wallets plus the silo) or one of the counters
-    django-saka keeps past 2⁶³ − 1 (``MAX_GRAINS``); refused before anything is written."""
+    django-saka keeps past 2**63 - 1 (``MAX_GRAINS``); refused before anything is written."""
 
 
 class InvalidRate(InvalidInput):

@@ -111,9 +111,7 @@ class Silo(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=SILO_ID), name="saka_silo_singleton"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="saka_silo_balance_gte_0"),
-            models.CheckConstraint(
-                condition=Q(unissued__gte=0), name="saka_silo_unissued_gte_0"
-            ),
+            models.CheckConstraint(condition=Q(unissued__gte=0), name="saka_silo_unissued_gte_0"),
         ]
 
     def __str__(self) -> str:

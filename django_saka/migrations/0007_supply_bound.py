@@ -4,7 +4,7 @@ SQLite triggers that refuse a counter which is not a whole number.
 ``Silo.unissued`` starts at the bound minus the supply already there (0 if an older
 install is already past it: harvests are then refused until the supply falls back).
 
-SQLite turns an integer sum past 2⁶³ − 1 into a floating-point value and stores it,
+SQLite turns an integer sum past 2**63 - 1 into a floating-point value and stores it,
 rounded, where PostgreSQL and MariaDB raise. The app never computes such a sum (the
 supply bound), and these triggers make SQLite refuse one if it ever comes, from any
 code. Django's SQLite schema editor rebuilds a table for many changes (a new
@@ -84,7 +84,7 @@ def uninstall(apps, schema_editor):
 
 def set_unissued(apps, schema_editor):
     """Unissued = the bound minus the supply, summed exactly in Python (SQLite's SUM
-    raises past 2⁶³ − 1 on an older install that already went there)."""
+    raises past 2**63 - 1 on an older install that already went there)."""
     using = schema_editor.connection.alias
     silo = apps.get_model("django_saka", "Silo").objects.using(using)
     wallets = apps.get_model("django_saka", "Wallet").objects.using(using)

@@ -94,7 +94,7 @@ def redistribute(
             shard_count=shard_count,
             silo_before=silo,
         )
-        Redistribution.write_plan(run, rule, silo, dialect)
+        Redistribution.write_plan(run, rule, silo, counted, dialect)
         return run
 
     def report_for(run: CycleRun) -> CycleReport:
