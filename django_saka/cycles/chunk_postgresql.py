@@ -7,7 +7,8 @@ silo, advance the shard. Under READ COMMITTED a candidate that changed while we
 waited for its lock is re-checked against the candidates' condition (and its amount
 recomputed) before it is taken.
 
-Sums here are NUMERIC (SUM of a BIGINT), so nothing overflows before it is stored:
+The chunk's total is summed as NUMERIC (a redistribution's amount is an INTEGER
+literal, whose SUM would be a BIGINT), so nothing overflows before it is stored:
 the supply bound keeps balances in range, and the lifetime counters (the silo's
 ``total_*``, the shard's ``grains_done``) stop at MAX_GRAINS with LEAST.
 """
@@ -37,7 +38,7 @@ WITH claim AS (
     INSERT INTO {ledger} (user_id, direction, amount, reason, metadata, created_at, run_id)
     SELECT user_id, %s, amount, %s, '{{}}', %s, %s FROM moved
 ), totals AS (
-    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount), 0) AS grains, MAX(id) AS last_id
+    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount::numeric), 0) AS grains, MAX(id) AS last_id
     FROM moved
 ), silo AS (
     UPDATE {silo} SET balance = balance {silo_sign} totals.grains,
