@@ -261,12 +261,12 @@ def test_a_discrepancy_past_the_top_is_reported_exactly(make_user):
 
 def test_the_database_refuses_a_counter_past_the_top():
     (wallet,) = seed_wallets([TOP])
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:  # around the services, as a bug or a script would
-            cursor.execute(
-                f"UPDATE {Wallet._meta.db_table} SET balance = balance + 1 WHERE id = %s",
-                [wallet.pk],
-            )
+    # Around the services, as a bug or a script would.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Wallet._meta.db_table} SET balance = balance + 1 WHERE id = %s",
+            [wallet.pk],
+        )
     assert Wallet.objects.get(pk=wallet.pk).balance == TOP
     if connection.vendor == "sqlite":
         assert _counters_are_integers()
