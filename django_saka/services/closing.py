@@ -3,8 +3,9 @@
 Lock order, the rule every path that touches wallets and the silo follows: wallet
 rows first, in ascending id order, and the silo row last. Cycle chunks lock their
 wallets ``ORDER BY id`` and update the silo at the end; a harvest or spend locks one
-wallet and never the silo. Two transactions that follow the rule can wait for each
-other but never in a cycle, so they never deadlock.
+wallet, and a harvest that needs a new allowance grant locks the silo after it
+(services/silo.grant_allowance). Two transactions that follow the rule can wait for
+each other but never in a cycle, so they never deadlock.
 
 Account closing follows it too, and this module is where that is enforced. Django's
 deletion collector sorts the rows it deletes by primary key and sends every
