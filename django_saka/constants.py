@@ -6,6 +6,16 @@ import unicodedata
 
 MAX_GRAINS = 2**63 - 1  # the largest value a BigIntegerField holds on every backend
 
+# The supply bound (docs/index.md, "The supply bound"): every wallet balance plus the
+# silo never exceeds MAX_GRAINS. A harvest takes its room from the wallet's own
+# ``allowance``, which is topped up from ``Silo.unissued`` at most this many grains at
+# a time, so a harvest touches the shared silo row only about once per ALLOWANCE_BLOCK
+# grains a wallet harvests (and at its first harvest), never on every call.
+ALLOWANCE_BLOCK = 2**32
+# Far from the top a grant is a whole block; near it, at most this fraction of what is
+# left (unissued >> 20), so wallets that stop harvesting cannot sit on the last room.
+ALLOWANCE_SHARE_SHIFT = 20
+
 # Ledger reasons written by the app itself; a host project cannot use them as
 # harvest or spend reasons, which keeps system moves apart from minting and burning.
 COMPOST_REASON = "compost"

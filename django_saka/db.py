@@ -104,3 +104,38 @@ class Dialect:
     @staticmethod
     def placeholders(count: int) -> str:
         return ", ".join(["%s"] * count)
+
+    @property
+    def exact_sum(self) -> str:
+        """The name of an SQL aggregate that sums BIGINTs exactly, past 2**63 - 1 too.
+
+        PostgreSQL's SUM of a BIGINT is a NUMERIC and MariaDB's a DECIMAL, exact at any
+        size; SQLite's SUM raises "integer overflow" past 2**63 - 1 (and TOTAL is a float).
+        There it is :class:`_ExactSum`, a Python aggregate registered on the connection.
+        """
+        if self.vendor != "sqlite":
+            return "SUM"
+        self.connection.ensure_connection()
+        self.connection.connection.create_aggregate(_ExactSum.NAME, 1, _ExactSum)
+        return _ExactSum.NAME
+
+
+class _ExactSum:
+    """SQLite aggregate: Python's unbounded integer sum. A result that fits a 64-bit
+    integer is returned as one; a larger one as its decimal text, which SQLite compares
+    unequal to every integer (so ``balance <> sum`` holds, as it should) and ``int()``
+    reads back exactly. NULL for no rows, like SUM."""
+
+    NAME = "saka_exact_sum"
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or 0) + int(value)
+
+    def finalize(self) -> int | str | None:
+        if self.total is None or -(2**63) <= self.total < 2**63:
+            return self.total
+        return str(self.total)

@@ -23,6 +23,11 @@ class InvalidAmount(InvalidInput):
     """An amount is not a positive whole number of grains within range."""
 
 
+class SupplyLimitReached(InvalidAmount):
+    """A move would take the supply (all wallets plus the silo) or one of the counters
+    django-saka keeps past 2**63 - 1 (``MAX_GRAINS``); refused before anything is written."""
+
+
 class InvalidRate(InvalidInput):
     """A rate is not an exact number in [0, 1]."""
 

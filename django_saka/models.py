@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.models import StatusModel, TimeStampedModel
 
+from .constants import MAX_GRAINS
 from .exceptions import LedgerIsAppendOnly
 from .querysets import TransactionQuerySet, WalletQuerySet
 from .wording import grains
@@ -51,6 +52,13 @@ class Wallet(TimeStampedModel):
     total_spent = models.BigIntegerField(_("total spent"), default=0)
     total_composted = models.BigIntegerField(_("total composted"), default=0)
     total_received = models.BigIntegerField(_("total received"), default=0)
+    # Grains this wallet may still harvest before it asks the silo's ``unissued`` for
+    # more (the supply bound, docs/index.md); never counted as part of the balance.
+    # db_default: rows inserted with raw SQL (bulk imports, seeding) start with none
+    # and take a grant at their first harvest.
+    allowance = models.BigIntegerField(
+        _("harvest allowance"), default=0, db_default=0, editable=False
+    )
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     last_composted_at = models.DateTimeField(_("last composted"), null=True, blank=True)
 
@@ -74,6 +82,9 @@ class Wallet(TimeStampedModel):
                 & Q(total_received__gte=0),
                 name="saka_wallet_totals_gte_0",
             ),
+            models.CheckConstraint(
+                condition=Q(allowance__gte=0), name="saka_wallet_allowance_gte_0"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -92,6 +103,9 @@ class Silo(models.Model):
         default=0,
         help_text=_("Grains returned to the silo when a user was deleted."),
     )
+    # Grains that may still be minted: the supply bound minus the supply and minus the
+    # wallets' allowances. Harvests draw on it a block at a time (ALLOWANCE_BLOCK).
+    unissued = models.BigIntegerField(_("unissued"), default=MAX_GRAINS, editable=False)
     last_compost_at = models.DateTimeField(_("last compost"), null=True, blank=True)
     last_redistribution_at = models.DateTimeField(_("last redistribution"), null=True, blank=True)
 
@@ -101,6 +115,7 @@ class Silo(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=SILO_ID), name="saka_silo_singleton"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="saka_silo_balance_gte_0"),
+            models.CheckConstraint(condition=Q(unissued__gte=0), name="saka_silo_unissued_gte_0"),
         ]
 
     def __str__(self) -> str:

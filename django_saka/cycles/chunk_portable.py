@@ -10,7 +10,8 @@
    re-checking the kind's condition;
 5. move the silo; 6. advance the shard.
 Row counts of 2, 3 and 4 must agree and the silo row must exist, or the chunk is
-rolled back.
+rolled back. The chunk's grains are summed in Python; the supply bound keeps the
+balances in range and the lifetime counters stop at MAX_GRAINS (``saturating_add``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db.models import F
 from .. import clock
 from ..db import Dialect
 from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
+from ..services.silo import saturating_add
 from .chunk import ChunkResult, ClaimLost
 from .kinds import CycleKind
 
@@ -84,7 +86,10 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
         .filter(pk=SILO_ID)
         .update(
             balance=F("balance") + (-grains if kind.credits_wallets else grains),
-            **{kind.silo_total: F(kind.silo_total) + grains, kind.silo_moment: kind.run.as_of},
+            **{
+                kind.silo_total: saturating_add(kind.silo_total, grains),
+                kind.silo_moment: kind.run.as_of,
+            },
         )
     )
     if not silo_moved:
@@ -92,7 +97,7 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     shards.filter(pk=shard.pk).update(
         cursor=result.cursor,
         wallets_done=F("wallets_done") + len(ids),
-        grains_done=F("grains_done") + grains,
+        grains_done=saturating_add("grains_done", grains),
         chunks_done=F("chunks_done") + 1,
         heartbeat_at=clock.now(),
     )

@@ -6,11 +6,17 @@ wallets are not blocked), move their balances, insert their ledger rows, move th
 silo, advance the shard. Under READ COMMITTED a candidate that changed while we
 waited for its lock is re-checked against the candidates' condition (and its amount
 recomputed) before it is taken.
+
+The chunk's total is summed as NUMERIC (a redistribution's amount is an INTEGER
+literal, whose SUM would be a BIGINT), so nothing overflows before it is stored:
+the supply bound keeps balances in range, and the lifetime counters (the silo's
+``total_*``, the shard's ``grains_done``) stop at MAX_GRAINS with LEAST.
 """
 
 from __future__ import annotations
 
 from .. import clock
+from ..constants import MAX_GRAINS
 from ..db import Dialect
 from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
 from .chunk import ChunkResult, ClaimLost
@@ -32,16 +38,17 @@ WITH claim AS (
     INSERT INTO {ledger} (user_id, direction, amount, reason, metadata, created_at, run_id)
     SELECT user_id, %s, amount, %s, '{{}}', %s, %s FROM moved
 ), totals AS (
-    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount), 0) AS grains, MAX(id) AS last_id
+    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount::numeric), 0) AS grains, MAX(id) AS last_id
     FROM moved
 ), silo AS (
     UPDATE {silo} SET balance = balance {silo_sign} totals.grains,
-        {silo_total} = {silo_total} + totals.grains, {silo_moment} = %s
+        {silo_total} = LEAST({silo_total} + totals.grains, {max_grains}), {silo_moment} = %s
     FROM totals WHERE {silo}.id = %s AND totals.wallets > 0
     RETURNING {silo}.id
 ), advanced AS (
     UPDATE {shard} SET cursor = totals.last_id, wallets_done = wallets_done + totals.wallets,
-        grains_done = grains_done + totals.grains, chunks_done = chunks_done + 1,
+        grains_done = LEAST(grains_done + totals.grains, {max_grains}),
+        chunks_done = chunks_done + 1,
         heartbeat_at = %s
     FROM totals, claim WHERE {shard}.id = claim.id AND totals.wallets > 0
 )
@@ -70,6 +77,7 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
         wallet_moments="".join(f"{column} = %s, " for column in moments),
         silo_total=kind.silo_total,
         silo_moment=kind.silo_moment,
+        max_grains=MAX_GRAINS,
     )
     moment = kind.run.as_of
     params = [

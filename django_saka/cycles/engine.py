@@ -27,10 +27,11 @@ from typing import Any
 
 from django.db import IntegrityError, connections
 from django.db import transaction as db_transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q
 
 from .. import clock, conf, signals
 from ..conf import rules
+from ..constants import MAX_GRAINS
 from ..db import Dialect
 from ..exceptions import CycleAlreadyRunning, CycleFailed, InvalidAmount
 from ..models import CycleRun, CycleShard
@@ -345,18 +346,18 @@ def _drop_broken_connection(using: str) -> None:
 
 
 def _sum_shards(run: CycleRun, using: str) -> None:
-    totals = (
+    shards = list(
         CycleShard.objects.using(using)
         .filter(run=run)
-        .aggregate(
-            wallets=Sum("wallets_done"), grains=Sum("grains_done"), chunks=Sum("chunks_done")
-        )
+        .values_list("wallets_done", "grains_done", "chunks_done")
     )
-    if totals["chunks"] is None:
+    if not shards:
         return  # planned before shards existed: the run's own counters are its progress
-    run.wallets_done = totals["wallets"] or 0
-    run.grains_done = totals["grains"] or 0
-    run.chunks_done = totals["chunks"] or 0
+    # Added in Python (at most 1,000 shards): SQLite's SUM raises past 2**63 - 1, and the
+    # run's counter, like the shards', stops at MAX_GRAINS.
+    run.wallets_done = sum(row[0] for row in shards)
+    run.grains_done = min(sum(row[1] for row in shards), MAX_GRAINS)
+    run.chunks_done = sum(row[2] for row in shards)
 
 
 _TOTALS = ["wallets_done", "grains_done", "chunks_done"]

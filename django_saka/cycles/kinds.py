@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..constants import COMPOST_REASON, REDISTRIBUTION_REASON
+from ..constants import COMPOST_REASON, MAX_GRAINS, REDISTRIBUTION_REASON
 from ..db import Dialect
 from ..models import CycleRun, Direction, PlannedRecipient, Wallet
 from ..rates import floor_share, parse_rate
@@ -105,11 +105,13 @@ class Compost(CycleKind):
 
     @staticmethod
     def plan(rule: CompostRule, dialect: Dialect) -> tuple[int, int]:
-        """(wallets, grains) the rule would compost now; one aggregate query."""
+        """(wallets, grains) the rule would compost now; one aggregate query, summed
+        exactly (the grains of many wallets may pass 2**63 - 1 where the supply bound was
+        broken from outside; the caller refuses that)."""
         where, params = rule.where_sql(dialect)
         with dialect.connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*), COALESCE(SUM({rule.amount_sql(dialect)}), 0) "
+                f"SELECT COUNT(*), COALESCE({dialect.exact_sum}({rule.amount_sql(dialect)}), 0) "
                 f"FROM {dialect.table(Wallet)} w WHERE {where}",
                 params,
             )
@@ -163,25 +165,36 @@ class Redistribution(CycleKind):
 
     @classmethod
     def write_plan(
-        cls, run: CycleRun, rule: RedistributionRule, silo: int, dialect: Dialect
+        cls, run: CycleRun, rule: RedistributionRule, silo: int, counted: int, dialect: Dialect
     ) -> None:
         """Freeze who is credited: INSERT ... SELECT the eligible wallet ids for ``run``,
         then fix the share. Raises :class:`NothingToDo` (rolling the plan back) when
-        there is nothing to hand out."""
+        there is nothing to hand out.
+
+        The share is fixed from ``counted``, the eligible wallets counted just before,
+        so that the plan can leave out, in the same statement, every wallet the share
+        would take past MAX_GRAINS (its balance, or its lifetime ``total_received``):
+        such a wallet is not credited by this run, and its share stays in the silo.
+        Leaving wallets out never raises the share, so no circular dependency; if more
+        wallets became eligible since the count, the share is recomputed smaller,
+        which the wallets kept can take too.
+        """
         pool = floor_share(silo, parse_rate(run.parameters["rate"]))
+        share = pool // counted if counted else 0
         where, params = rule.where_sql(dialect)
         with dialect.connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {dialect.table(PlannedRecipient)} (run_id, wallet_id)"
-                f" SELECT %s, w.id FROM {dialect.table(Wallet)} w WHERE {where}",
-                [run.pk, *params],
+                f" SELECT %s, w.id FROM {dialect.table(Wallet)} w WHERE {where}"
+                f" AND w.balance <= %s AND w.total_received <= %s",
+                [run.pk, *params, MAX_GRAINS - share, MAX_GRAINS - share],
             )
             wallets = cursor.rowcount
         reason = cls.skip_reason(silo, pool, wallets)
         if reason:
             raise NothingToDo(reason, planned_wallets=wallets)
         run.planned_wallets = wallets
-        run.per_wallet = pool // wallets
+        run.per_wallet = min(share, pool // wallets) if share else pool // wallets
         run.planned_grains = run.per_wallet * wallets
         run.save(update_fields=["planned_wallets", "per_wallet", "planned_grains"])
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from ..conf import CompostSettings, RedistributionSettings
+from ..constants import MAX_GRAINS
 from ..db import Dialect
 from ..rates import floor_share, format_rate, parse_rate
 from ..services.users import has_is_active_field
@@ -25,7 +26,8 @@ class CompostRule:
     """A wallet is composted when its member has been inactive since ``cutoff``
     (never-active counts as inactive), it was not composted since ``cutoff``, it holds
     at least ``min_balance``, and its amount ``floor(balance * rate)`` is at least
-    ``min_amount`` (and at least 1)."""
+    ``min_amount`` (and at least 1), and would not take its lifetime
+    ``total_composted`` past MAX_GRAINS (such a wallet is left alone, not failed on)."""
 
     as_of: datetime
     cutoff: datetime
@@ -80,6 +82,8 @@ class CompostRule:
             f" AND ({table}.last_composted_at IS NULL OR {table}.last_composted_at <= %s)"
             f" AND {table}.balance >= {int(self.min_balance)}"
             f" AND {self.amount_sql(dialect, table)} >= {self.smallest_amount}"
+            # MAX_GRAINS minus an amount in [0, MAX_GRAINS] cannot overflow.
+            f" AND {table}.total_composted <= {MAX_GRAINS} - {self.amount_sql(dialect, table)}"
         )
         return sql, [cutoff, cutoff]
 
@@ -89,18 +93,27 @@ class CompostRule:
         return floor_share(balance, self.rate)
 
     def applies_to(
-        self, balance: int, last_activity_at: datetime | None, last_composted_at: datetime | None
+        self,
+        balance: int,
+        last_activity_at: datetime | None,
+        last_composted_at: datetime | None,
+        total_composted: int = 0,
     ) -> bool:
         return (
             (last_activity_at is None or last_activity_at <= self.cutoff)
             and (last_composted_at is None or last_composted_at <= self.cutoff)
             and balance >= self.min_balance
             and self.amount(balance) >= self.smallest_amount
+            and total_composted <= MAX_GRAINS - self.amount(balance)
         )
 
-    def could_apply_later(self, balance: int) -> bool:
+    def could_apply_later(self, balance: int, total_composted: int = 0) -> bool:
         """True when waiting alone can make a wallet with this balance eligible."""
-        return balance >= self.min_balance and self.amount(balance) >= self.smallest_amount
+        return (
+            balance >= self.min_balance
+            and self.amount(balance) >= self.smallest_amount
+            and total_composted <= MAX_GRAINS - self.amount(balance)
+        )
 
 
 @dataclass(frozen=True)

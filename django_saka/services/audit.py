@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..constants import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON, SYSTEM_REASONS
+from ..constants import (
+    ACCOUNT_CLOSED_REASON,
+    COMPOST_REASON,
+    MAX_GRAINS,
+    REDISTRIBUTION_REASON,
+    SYSTEM_REASONS,
+)
 from ..db import Dialect
 from ..models import SILO_ID, Silo, Transaction, Wallet
 from .results import AuditReport, Discrepancy
@@ -35,9 +41,13 @@ def _exact_reason(connection: Any) -> str:
     return "reason"
 
 
-def _tables(connection: Any) -> dict[str, str]:
+def _tables(dialect: Dialect) -> dict[str, str]:
+    connection = dialect.connection
     quote = connection.ops.quote_name
     return {
+        # Ledger totals pass 2**63 - 1 in a long-lived currency (lifetime harvests,
+        # grains composted and redistributed again and again): summed exactly.
+        "sum": dialect.exact_sum,
         "wallet": quote(Wallet._meta.db_table),
         "ledger": quote(Transaction._meta.db_table),
         "silo": quote(Silo._meta.db_table),
@@ -48,13 +58,13 @@ def _tables(connection: Any) -> dict[str, str]:
 # One pass over the ledger, per user: the net balance and the four wallet totals.
 _PER_USER_LEDGER = f"""
     SELECT user_id,
-           SUM(CASE WHEN direction = 'earn' THEN amount ELSE -amount END) AS net,
-           SUM(CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END)
+           {{sum}}(CASE WHEN direction = 'earn' THEN amount ELSE -amount END) AS net,
+           {{sum}}(CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END)
                AS harvested,
-           SUM(CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END) AS spent,
-           SUM(CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END)
+           {{sum}}(CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END) AS spent,
+           {{sum}}(CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END)
                AS composted,
-           SUM(CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END)
+           {{sum}}(CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END)
                AS received
     FROM {{ledger}}
     WHERE user_id IS NOT NULL
@@ -91,12 +101,13 @@ _KIND = (
     + " ELSE '' END"
 )
 _LEDGER_TOTALS = f"""
-    SELECT direction, {_KIND} AS saka_kind, user_id IS NULL AS no_user, SUM(amount), COUNT(*)
+    SELECT direction, {_KIND} AS saka_kind, user_id IS NULL AS no_user, {{sum}}(amount),
+           COUNT(*)
     FROM {{ledger}} GROUP BY direction, saka_kind, no_user
 """
 
 _WALLET_TOTALS = """
-    SELECT COUNT(*), COALESCE(SUM(balance), 0),
+    SELECT COUNT(*), COALESCE({sum}(balance), 0),
            COALESCE(SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END), 0)
     FROM {wallet}
 """
@@ -136,7 +147,7 @@ def audit_ledger(
     """Check every invariant of the design; ``ok`` is True only if none is broken."""
     dialect = Dialect(using)
     connection = dialect.connection
-    tables = _tables(connection)
+    tables = _tables(dialect)
     found = _Collector(max_discrepancies)
     # One snapshot for all statements: a harvest committing between two of them
     # must not look like a lost grain.
@@ -170,9 +181,21 @@ def audit_ledger(
             int(wallet_sum) + silo_balance,
         )
         found.add("silo", "silo balance", composted + closed - redistributed, silo_balance)
-        found.add("silo", "silo total_composted", composted, silo_composted)
-        found.add("silo", "silo total_redistributed", redistributed, silo_redistributed)
-        found.add("silo", "silo total_closed", closed, silo_closed)
+        # The silo's lifetime totals stop at MAX_GRAINS (services/silo.saturating_add).
+        found.add("silo", "silo total_composted", min(composted, MAX_GRAINS), silo_composted)
+        found.add(
+            "silo",
+            "silo total_redistributed",
+            min(redistributed, MAX_GRAINS),
+            silo_redistributed,
+        )
+        found.add("silo", "silo total_closed", min(closed, MAX_GRAINS), silo_closed)
+        found.add(
+            "supply bound",
+            f"wallets + silo above {MAX_GRAINS}",
+            0,
+            max(0, int(wallet_sum) + silo_balance - MAX_GRAINS),
+        )
         found.add("non-negative", "wallets below zero", 0, negative_wallets)
         found.add("non-negative", "silo balance below zero", 0, min(silo_balance, 0))
         found.add("closed accounts", "net of ledger rows of deleted users", 0, null_user_net)

@@ -3,8 +3,9 @@
 Lock order, the rule every path that touches wallets and the silo follows: wallet
 rows first, in ascending id order, and the silo row last. Cycle chunks lock their
 wallets ``ORDER BY id`` and update the silo at the end; a harvest or spend locks one
-wallet and never the silo. Two transactions that follow the rule can wait for each
-other but never in a cycle, so they never deadlock.
+wallet, and a harvest that needs a new allowance grant locks the silo after it
+(services/silo.grant_allowance). Two transactions that follow the rule can wait for
+each other but never in a cycle, so they never deadlock.
 
 Account closing follows it too, and this module is where that is enforced. Django's
 deletion collector sorts the rows it deletes by primary key and sends every
@@ -32,7 +33,7 @@ from django.db import transaction as db_transaction
 from django.db.models import F
 
 from .. import clock, signals
-from ..constants import ACCOUNT_CLOSED_REASON
+from ..constants import ACCOUNT_CLOSED_REASON, MAX_GRAINS
 from ..models import Direction, Transaction, Wallet
 from .silo import add_to_silo
 
@@ -44,6 +45,7 @@ class _Owed:
     block: Any  # the deletion's transaction.Atomic; identity marks the deletion
     using: str
     amount: int = 0
+    allowance: int = 0  # harvest allowances the wallets held, back to ``unissued``
 
 
 # Per thread, as Django's connections are. An entry whose atomic block has ended
@@ -74,6 +76,9 @@ def close_wallet(wallet_id: int, *, using: str) -> int:
     the grains moved. The wallet is left at zero, so it balances even if the caller
     keeps it. The grains reach the silo at :func:`credit_silo` (see the lock order
     above); outside an atomic block, which Django's collector always opens, at once.
+    The wallet's unused harvest allowance goes back to the silo's ``unissued`` grains
+    with them. The supply bound keeps the silo's balance in range: the grains were
+    part of the supply already.
     """
     block = _current_block(using)
     with db_transaction.atomic(using=using):
@@ -81,41 +86,44 @@ def close_wallet(wallet_id: int, *, using: str) -> int:
             Wallet.objects.using(using)
             .select_for_update()
             .filter(pk=wallet_id)
-            .values("user_id", "balance")
+            .values("user_id", "balance", "allowance")
             .first()
         )
-        if wallet is None or wallet["balance"] == 0:
+        if wallet is None or wallet["balance"] == wallet["allowance"] == 0:
             return 0
-        amount = wallet["balance"]
+        amount, allowance = wallet["balance"], wallet["allowance"]
         now = clock.now()
-        Transaction.objects.using(using).create(
-            user_id=wallet["user_id"],
-            direction=Direction.SPEND,
-            reason=ACCOUNT_CLOSED_REASON,
-            amount=amount,
-            created_at=now,
-        )
+        if amount:
+            Transaction.objects.using(using).create(
+                user_id=wallet["user_id"],
+                direction=Direction.SPEND,
+                reason=ACCOUNT_CLOSED_REASON,
+                amount=amount,
+                created_at=now,
+            )
         Wallet.objects.using(using).filter(pk=wallet_id).update(
-            balance=F("balance") - amount, modified=now
+            balance=F("balance") - amount, allowance=0, modified=now
         )
         if block is None:
-            add_to_silo(amount, using=using, total_closed=amount)
+            add_to_silo(amount, using=using, total_closed=amount, unissued=allowance)
         else:
-            _owe(block, using, amount)
-        user_id = wallet["user_id"]
-        signals.send_on_commit(
-            signals.account_closed, Wallet, using=using, user_id=user_id, amount=amount
-        )
+            _owe(block, using, amount, allowance)
+        if amount:
+            user_id = wallet["user_id"]
+            signals.send_on_commit(
+                signals.account_closed, Wallet, using=using, user_id=user_id, amount=amount
+            )
     return amount
 
 
-def _owe(block: Any, using: str, amount: int) -> None:
+def _owe(block: Any, using: str, amount: int, allowance: int) -> None:
     owed = _owed_list()
     for entry in owed:
         if entry.block is block:
             entry.amount += amount
+            entry.allowance += allowance
             return
-    owed.append(_Owed(block, using, amount))
+    owed.append(_Owed(block, using, amount, allowance))
 
 
 def credit_silo(*, using: str) -> int:
@@ -126,6 +134,11 @@ def credit_silo(*, using: str) -> int:
     for entry in owed:
         if entry.block is block:
             owed.remove(entry)
-            add_to_silo(entry.amount, using=using, total_closed=entry.amount)
+            add_to_silo(
+                entry.amount,
+                using=using,
+                total_closed=entry.amount,
+                unissued=min(entry.allowance, MAX_GRAINS),
+            )
             return entry.amount
     return 0

@@ -15,13 +15,15 @@ from typing import Any
 from django.utils import timezone
 
 from .. import clock, conf
+from ..constants import MAX_GRAINS
 from ..cycles import engine
 from ..cycles.kinds import Compost, NothingToDo
 from ..cycles.rules import CompostRule
 from ..db import Dialect
-from ..exceptions import InvalidInput
+from ..exceptions import InvalidInput, SupplyLimitReached
 from ..models import CycleRun, Wallet
 from ..rates import format_rate
+from ..wording import grains as grains_of
 from . import validation
 from .results import CompostPreview, CycleReport
 from .silo import get_silo
@@ -39,6 +41,18 @@ def _as_of(now: datetime | None) -> datetime:
         # active today and date ledger rows in the future.
         raise InvalidInput(f"now must not be in the future, got {now.isoformat()}.")
     return now
+
+
+def _refuse_past_the_bound(grains: int, silo: int) -> None:
+    """Under the supply bound the silo always has room for what a compost takes (the
+    grains are part of the supply already); only data written around the services can
+    break it, and then the run is refused before it starts, rather than failing on
+    every chunk with an out-of-range error."""
+    if grains > MAX_GRAINS - silo:
+        raise SupplyLimitReached(
+            f"Composting {grains_of(grains)} would take the silo ({grains_of(silo)}) past "
+            f"{MAX_GRAINS}: the supply is already beyond the bound (see saka_audit)."
+        )
 
 
 def compost(
@@ -111,6 +125,7 @@ def plan_compost(
         wallets, grains = Compost.plan(rule, dialect)
         if not wallets:
             raise NothingToDo("no_eligible_wallets")
+        _refuse_past_the_bound(grains, get_silo(dialect.using).balance)
         return engine.new_run(
             KIND,
             dialect.using,
@@ -165,14 +180,21 @@ def compost_preview(user: Any, *, now: datetime | None = None) -> CompostPreview
     wallet = (
         Wallet.objects.using(Dialect().using)
         .for_user(user_id)
-        .values("balance", "last_activity_at", "last_composted_at")
+        .values("balance", "last_activity_at", "last_composted_at", "total_composted")
         .first()
     )
     if wallet is None:
         validation.require_existing_user(user_id)
-        wallet = {"balance": 0, "last_activity_at": None, "last_composted_at": None}
+        wallet = {
+            "balance": 0,
+            "last_activity_at": None,
+            "last_composted_at": None,
+            "total_composted": 0,
+        }
     amount = rule.amount(wallet["balance"])
-    if not settings.enabled or not rule.could_apply_later(wallet["balance"]):
+    if not settings.enabled or not rule.could_apply_later(
+        wallet["balance"], wallet["total_composted"]
+    ):
         return CompostPreview(eligible=False, amount=amount, days_until_eligible=None)
     if rule.applies_to(**wallet):
         return CompostPreview(eligible=True, amount=amount, days_until_eligible=0)

@@ -8,7 +8,7 @@ from ..db import alias
 from ..models import Wallet
 from .users import is_active_of_wallet_user, require_active_user
 
-_LOCKED_FIELDS = ("id", "user_id", "balance", "total_harvested", "total_spent")
+_LOCKED_FIELDS = ("id", "user_id", "balance", "total_harvested", "total_spent", "allowance")
 
 
 def lock_wallet(user_id: int) -> Wallet | None:

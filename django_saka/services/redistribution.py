@@ -110,7 +110,7 @@ def plan_redistribution(
             shard_count=shard_count,
             silo_before=silo,
         )
-        Redistribution.write_plan(run, rule, silo, dialect)
+        Redistribution.write_plan(run, rule, silo, counted, dialect)
         return run
 
     def report_for(run: CycleRun) -> CycleReport:

@@ -10,15 +10,21 @@ from django.db.models import Count, F, Sum
 from .. import clock, conf, signals
 from ..clock import local_midnight
 from ..conf import Reason
-from ..constants import MAX_GRAINS
+from ..constants import ALLOWANCE_BLOCK, MAX_GRAINS
 from ..db import alias
-from ..exceptions import DailyLimitReached, IdempotencyConflict, InsufficientBalance, InvalidAmount
+from ..exceptions import (
+    DailyLimitReached,
+    IdempotencyConflict,
+    InsufficientBalance,
+    SupplyLimitReached,
+)
 from ..models import Direction, Transaction, Wallet
 from ..wording import grains
 from . import validation
 from .locking import lock_or_create_wallet, lock_wallet
 from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
+from .silo import grant_allowance
 from .users import refuse_inactive, require_active_user
 
 
@@ -186,15 +192,21 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
     if wallet.balance > MAX_GRAINS - request.amount or (
         wallet.total_harvested > MAX_GRAINS - request.amount
     ):
-        raise InvalidAmount(
+        raise SupplyLimitReached(
             f"Harvesting {grains(request.amount)} would take the wallet past {MAX_GRAINS}."
         )
+    # The supply bound: the new grains come out of the wallet's own allowance, topped
+    # up from the silo's unissued grains only when it runs short (services/silo.py).
+    granted = 0
+    if wallet.allowance < request.amount:
+        granted = grant_allowance(request.amount - wallet.allowance)
     return _record(
         request,
         wallet.pk,
         {
             "balance": F("balance") + request.amount,
             "total_harvested": F("total_harvested") + request.amount,
+            "allowance": F("allowance") + (granted - request.amount),
         },
         balance_after=wallet.balance + request.amount,
         signal=signals.harvested,
@@ -248,12 +260,20 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
             balance=balance,
             requested=request.amount,
         )
+    if wallet.total_spent > MAX_GRAINS - request.amount:
+        raise SupplyLimitReached(
+            f"Spending {grains(request.amount)} would take the wallet's lifetime total_spent "
+            f"past {MAX_GRAINS}."
+        )
     return _record(
         request,
         wallet.pk,
         {
             "balance": F("balance") - request.amount,
             "total_spent": F("total_spent") + request.amount,
+            # Burnt grains become room this wallet may harvest again, up to one block;
+            # the rest is not issued again (the bound then counts lifetime harvests).
+            "allowance": min(wallet.allowance + request.amount, ALLOWANCE_BLOCK),
         },
         balance_after=balance - request.amount,
         signal=signals.spent,
