@@ -9,6 +9,7 @@ a worker or make a shard fail are in tests/clusterhooks, ordered through files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -128,18 +129,15 @@ def _point_django_q_at(broker: str) -> dict[str, Any]:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the cluster's process group (the sentinel and its forked workers),
-    then SIGKILL to whatever is left."""
+    """SIGTERM to qcluster's main process (it stops its sentinel, which stops the
+    workers; a SIGTERM to every process of the group at once makes it hang), then
+    SIGKILL to the process group: the forked workers and whatever else is left."""
     if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # workers that outlived the sentinel too
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
 
@@ -288,9 +286,9 @@ def test_a_worker_killed_mid_shard_is_taken_over_and_nothing_applies_twice(clust
     cluster.order("pause_after", 3)
     started = tasks.compost(shards=2, chunk_size=4)
     run_id = started["run_id"]
-    paused = cluster.wait("a worker to pause", lambda: (cluster.control / "paused.pid").exists())
-    assert paused
+    cluster.wait("a worker to pause", lambda: (cluster.control / "paused.pid").exists())
     pid, number, chunk = map(int, (cluster.control / "paused.pid").read_text().split())
+    assert chunk == 3
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
 
@@ -327,7 +325,9 @@ def test_a_failing_shard_reaches_the_failure_list_and_the_run(cluster):
     seed_wallets([500] * 24, last_activity_at=IDLE)
     cluster.order("fail_shard", 2)
     run_id = tasks.compost(shards=2, chunk_size=4)["run_id"]
-    failure = cluster.wait("the failure", lambda: Failure.objects.filter(func=tasks.RUN_SHARD).first())
+    failure = cluster.wait(
+        "the failure", lambda: Failure.objects.filter(func=tasks.RUN_SHARD).first()
+    )
     cluster.wait(
         "shard 1 to complete",
         lambda: CycleShard.objects.filter(run_id=run_id, number=1, status="completed").exists(),
