@@ -26,15 +26,14 @@ def after_chunk(sender, shard, chunk, **kwargs):
     pause_after = _order("pause_after")
     if pause_after is None or chunk < pause_after:
         return
+    mine = Path(control, f"paused.{os.getpid()}")
+    mine.write_text(f"{os.getpid()} {shard} {chunk}")
     try:
-        fd = os.open(
-            Path(control, "paused.pid"),
-            os.O_CREAT | os.O_EXCL | os.O_WRONLY,
-        )
+        os.link(mine, Path(control, "paused.pid"))  # atomic, and only the first wins
     except FileExistsError:
         return  # another worker paused already: this one goes on
-    os.write(fd, f"{os.getpid()} {shard} {chunk}".encode())
-    os.close(fd)
+    finally:
+        mine.unlink()
     time.sleep(3600)  # until the test kills this process
 
 
