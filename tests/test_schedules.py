@@ -83,3 +83,21 @@ def test_a_bad_cron_expression_is_a_settings_error():
 
     with override_settings(SAKA={"SCHEDULES": {"compost": "61 * * * *"}}):
         assert [e.id for e in check_saka_settings()] == ["django_saka.E003"]
+
+
+def test_the_first_run_is_read_in_django_q2s_time_zone_as_the_later_ones(monkeypatch):
+    """04:00 in Paris is 02:00 or 03:00 UTC: the synced next_run is the one django-q2
+    itself would compute after a run, not 04:00 UTC."""
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+    from zoneinfo import ZoneInfo
+
+    from django_q.conf import Conf
+
+    from django_saka.services.schedules import next_run
+
+    monkeypatch.setattr(Conf, "TIME_ZONE", "Europe/Paris")
+    after = datetime(2026, 1, 5, 12, 0, tzinfo=dt_timezone.utc)
+    first = next_run("0 4 * * *", after)
+    assert first == datetime(2026, 1, 6, 4, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    assert first.astimezone(dt_timezone.utc).hour == 3

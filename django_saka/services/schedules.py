@@ -46,10 +46,13 @@ def _schedule_model():
 
 def next_run(cron: str, after: datetime | None = None) -> datetime:
     """The first moment ``cron`` fires after ``after`` (now): a new schedule must not run
-    at once merely because it was synced."""
+    at once merely because it was synced. Read in django-q2's time zone
+    (``Q_CLUSTER["time_zone"]``, else ``TIME_ZONE``), as django-q2 reads the cron of
+    every later run."""
     from croniter import croniter
+    from django_q.utils import localtime
 
-    return croniter(cron, after or clock.now()).get_next(datetime)
+    return croniter(cron, localtime(after or clock.now())).get_next(datetime)
 
 
 def wanted() -> dict[str, tuple[str, str]]:
