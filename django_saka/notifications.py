@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.apps import apps
@@ -73,10 +74,23 @@ def recipients(run_id: int, using: str | None = None) -> QuerySet[Transaction]:
     return rows
 
 
+def _delivered(run_id: int, using: str) -> Exists:
+    return Exists(
+        NotificationDelivery.objects.using(using).filter(run_id=run_id, user_id=OuterRef("user_id"))
+    )
+
+
+def pending(run_id: int, using: str | None = None) -> QuerySet[Transaction]:
+    """The run's recipients not notified yet."""
+    using = using or alias()
+    return recipients(run_id, using).filter(~_delivered(run_id, using))
+
+
 def batch_bounds(run_id: int, batch_size: int, using: str | None = None) -> list[tuple[int, int]]:
-    """The run's recipients cut into ledger-id ranges ``(after_id, last_id]`` of
-    ``batch_size`` rows each (the last one may be shorter); two queries per run."""
-    rows = recipients(run_id, using)
+    """The run's recipients not notified yet, cut into ledger-id ranges
+    ``(after_id, last_id]`` of ``batch_size`` rows each (the last one may be shorter);
+    two queries per run, whatever its size."""
+    rows = pending(run_id, using)
     numbered = rows.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
     ends = list(
         numbered.annotate(rest=F("position") % batch_size)
@@ -144,13 +158,9 @@ def send_batch(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
         return {"status": "disabled", "run_id": run_id, "sent": 0}
     run = CycleRun.objects.using(using).get(pk=run_id)
     email = email_field()
-    delivered = NotificationDelivery.objects.using(using).filter(
-        run_id=run_id, user_id=OuterRef("user_id")
-    )
     rows = list(
-        recipients(run_id, using)
+        pending(run_id, using)
         .filter(id__gt=after_id, id__lte=last_id)
-        .filter(~Exists(delivered))
         .select_related("user", "user__saka_wallet")
         .order_by("id")
     )
@@ -162,14 +172,23 @@ def send_batch(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
         Notice(row, build_message(run, row, options, getattr(row.user, email))) for row in rows
     ]
     sent = 0
-    connection = get_connection()
+    connection = mail_connection()
     with connection:  # opened once for the whole batch
         for notice in notices:
-            notice.message.connection = connection
             connection.send_messages([notice.message])
             _record(run_id, notice.row.user_id, using)
             sent += 1
     return {"status": "sent", **batch, "sent": sent}
+
+
+def mail_connection() -> Any:
+    """A connection of the project's default mailer: ``MAILERS["default"]`` from Django
+    6.1 (which also reads the older ``EMAIL_*`` settings), ``EMAIL_BACKEND`` before."""
+    try:
+        from django.core.mail import mailers  # type: ignore[attr-defined]
+    except ImportError:  # Django < 6.1
+        return get_connection()
+    return mailers.default
 
 
 def _record(run_id: int, user_id: int, using: str) -> None:
@@ -182,28 +201,38 @@ def _record(run_id: int, user_id: int, using: str) -> None:
         logger.warning("notification of run %s to user %s was sent twice", run_id, user_id)
 
 
-def enqueue(run_id: int) -> list[Any]:
-    """Send the notifications of run ``run_id`` still missing, one batch at a time.
+def queue_installed() -> bool:
+    return apps.is_installed("django_q")
 
-    With django_q installed, one ``send_notifications`` task per batch (returns the
-    task ids); without it, the batches are sent here (returns their results; a
-    failing batch is logged and the next one goes on). Safe to call again: members
-    already notified are skipped.
+
+def enqueue(run_id: int) -> list[Any]:
+    """Send the notifications of run ``run_id`` still missing, in batches.
+
+    With django_q installed, one ``send_notifications`` task per batch; without it,
+    the batches are sent here, one after the other. Returns, per batch, the task id
+    or the batch's result. A batch that cannot be enqueued or sent is logged (on this
+    module's logger) and the next one goes on. Safe to call again: members already
+    notified are skipped; but do not call it while batches of the run are still
+    queued, or a member could get their message twice.
     """
     bounds = batch_bounds(run_id, conf.notifications().batch_size)
-    if apps.is_installed("django_q"):
+    if queue_installed():
         from django_q.tasks import async_task
 
-        return [
-            async_task(SEND_BATCH, run_id, after, last, task_name=f"saka-notify-{run_id}-{last}")
-            for after, last in bounds
-        ]
+        def hand_over(after: int, last: int) -> Any:
+            return async_task(
+                SEND_BATCH, run_id, after, last, task_name=f"saka-notify-{run_id}-{last}"
+            )
+    else:
+        hand_over = partial(send_batch, run_id)
     results: list[Any] = []
     for after, last in bounds:
         try:
-            results.append(send_batch(run_id, after, last))
+            results.append(hand_over(after, last))
         except Exception as error:
-            logger.exception("notifications of run %s, rows %s-%s failed", run_id, after, last)
+            logger.exception(
+                "notifications of run %s, ledger rows (%s, %s] failed", run_id, after, last
+            )
             results.append({"status": "failed", "run_id": run_id, "error": repr(error)})
     return results
 
