@@ -21,6 +21,7 @@ Opt-in with ``SAKA["NOTIFICATIONS"]["ENABLED"]``. The work is split into batches
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -171,14 +172,26 @@ def send_batch(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
     notices = [
         Notice(row, build_message(run, row, options, getattr(row.user, email))) for row in rows
     ]
-    sent = 0
+    sent, refused = 0, []
     connection = mail_connection()
     with connection:  # opened once for the whole batch
         for notice in notices:
-            connection.send_messages([notice.message])
-            _record(run_id, notice.row.user_id, using)
-            sent += 1
-    return {"status": "sent", **batch, "sent": sent}
+            try:
+                accepted = connection.send_messages([notice.message])
+            except smtplib.SMTPRecipientsRefused:
+                # The server refused this address (and only it): the connection is still
+                # good. Not recorded, so tasks.notify() tries it again later.
+                logger.warning(
+                    "notification of run %s to user %s: address refused",
+                    run_id,
+                    notice.row.user_id,
+                )
+                refused.append(notice.row.user_id)
+                continue
+            if accepted:
+                _record(run_id, notice.row.user_id, using)
+                sent += 1
+    return {"status": "sent", **batch, "sent": sent, "refused": refused}
 
 
 def mail_connection() -> Any:

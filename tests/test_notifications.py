@@ -51,6 +51,15 @@ class Mailbox:
         self.received: list[Message] = []
         self.drop_at: int | None = None
         self.offered = 0
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -211,6 +220,23 @@ def test_notify_enqueues_again_only_what_is_missing(mailbox):
     assert len(result["tasks"]) == 1  # the two missing members fit in one batch
     assert sorted(mailbox.recipients) == sorted(user.email for user in users)
     assert mailbox.connections == 3
+
+
+def test_a_refused_address_does_not_stop_its_batch(mailbox):
+    users = members([500] * 3, last_activity_at=LONG_AGO)
+    mailbox.refuse = {users[1].email}
+    with notifying():
+        run_id = tasks.compost()["run_id"]
+    (task,) = batch_tasks()
+    assert task.result["sent"] == 2 and task.result["refused"] == [users[1].pk]
+    assert sorted(mailbox.recipients) == sorted([users[0].email, users[2].email])
+    assert set(
+        NotificationDelivery.objects.filter(run_id=run_id).values_list("user", flat=True)
+    ) == {
+        users[0].pk,
+        users[2].pk,
+    }
+    assert mailbox.connections == 1
 
 
 def test_a_batch_delivered_twice_sends_nothing_the_second_time(mailbox):
