@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from . import conf
 from .constants import SYSTEM_REASONS
 from .cycles import engine
-from .models import CycleRun, CycleShard, Silo, Transaction, Wallet
+from .models import CycleRun, CycleShard, NotificationDelivery, Silo, Transaction, Wallet
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -167,3 +167,16 @@ class CycleRunAdmin(ReadOnlyAdmin):
         end = run.finished_at or run.heartbeat_at
         seconds = max((end - run.started_at).total_seconds(), 0)
         return f"{seconds:.1f} s" + ("" if run.finished_at else " so far")
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    """Cycle notifications the mail server accepted, one per member and run."""
+
+    list_display = ("sent_at", "run", "user")
+    list_select_related = ("run", "user")
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return _user_search_fields()

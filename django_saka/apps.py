@@ -9,6 +9,6 @@ class SakaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the system checks and the receiver that returns a deleted
-        # user's grains to the silo.
-        from . import checks, receivers  # noqa: F401
+        # Registers the system checks, the receiver that returns a deleted user's
+        # grains to the silo, and the one that sends cycle notifications.
+        from . import checks, notifications, receivers  # noqa: F401

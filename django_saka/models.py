@@ -344,10 +344,45 @@ class Transaction(models.Model):
         return self.amount if self.direction == Direction.EARN else -self.amount
 
 
+class NotificationDelivery(models.Model):
+    """One cycle notification accepted by the mail server: written right after the
+    server accepted the message, so a retried batch does not send it again.
+
+    At most one per (run, user). See ``docs/notifications.md``.
+    """
+
+    run = models.ForeignKey(
+        CycleRun,
+        on_delete=models.CASCADE,
+        related_name="notification_deliveries",
+        db_index=False,  # covered by saka_delivery_run_user_uniq
+        verbose_name=_("cycle run"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saka_notification_deliveries",
+        verbose_name=_("user"),
+    )
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "user"], name="saka_delivery_run_user_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} -> user {self.user_id} at {self.sent_at:%Y-%m-%d %H:%M:%S}"
+
+
 __all__ = [
     "CycleRun",
     "CycleShard",
     "Direction",
+    "NotificationDelivery",
     "PlannedRecipient",
     "Silo",
     "Transaction",

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction as db_transaction
 
+from . import notifications
 from .cycles import engine
 from .db import alias
 from .exceptions import CycleAlreadyRunning, LedgerAuditFailed
@@ -123,6 +124,23 @@ def resume_stalled() -> dict[str, Any]:
             _enqueue_shards(run.pk, numbers)
             enqueued[run.pk] = numbers
     return {"status": "enqueued" if enqueued else "nothing_stalled", "shards": enqueued}
+
+
+def send_notifications(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
+    """Send one batch of a completed run's notifications: its ledger rows in
+    ``(after_id, last_id]``, over one mail connection.
+
+    Enqueued by the ``cycle_finished`` receiver, one task per batch. A batch that fails
+    part-way raises (django-q2 keeps the failure, and the ORM broker delivers it again
+    after ``retry``); delivered again, it sends only the messages not accepted yet.
+    """
+    return notifications.send_batch(run_id, after_id, last_id)
+
+
+def notify(run_id: int) -> dict[str, Any]:
+    """Enqueue again the notification batches of run ``run_id`` that still have
+    members to notify (after a failure that no broker redelivers). Safe at any time."""
+    return {"status": "enqueued", "run_id": run_id, "tasks": notifications.enqueue(run_id)}
 
 
 def audit() -> dict[str, Any]:

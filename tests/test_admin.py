@@ -25,7 +25,9 @@ def row(user):
     return services.harvest(user, "content_read")
 
 
-@pytest.mark.parametrize("model", ["wallet", "transaction", "silo", "cyclerun"])
+@pytest.mark.parametrize(
+    "model", ["wallet", "transaction", "silo", "cyclerun", "notificationdelivery"]
+)
 def test_changelists_render(admin_client, row, model):
     response = admin_client.get(reverse(f"admin:django_saka_{model}_changelist"))
     assert response.status_code == 200

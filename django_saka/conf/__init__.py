@@ -57,6 +57,16 @@ class RedistributionSettings:
     active_days: int | None
 
 
+@dataclass(frozen=True)
+class NotificationSettings:
+    enabled: bool
+    batch_size: int
+    # None: settings.DEFAULT_FROM_EMAIL.
+    from_email: str | None
+    # A user-model attribute holding the member's language code; None: LANGUAGE_CODE.
+    language_field: str | None
+
+
 def _raw() -> Mapping[str, Any]:
     raw = getattr(settings, "SAKA", {})
     if not isinstance(raw, Mapping):
@@ -155,6 +165,16 @@ def redistribution() -> RedistributionSettings:
         rate=parse_rate(section["RATE"], name='SAKA["REDISTRIBUTION"]["RATE"]'),
         min_wallet_activity=section["MIN_WALLET_ACTIVITY"],
         active_days=active_days,
+    )
+
+
+def notifications() -> NotificationSettings:
+    section = _section("NOTIFICATIONS")
+    return NotificationSettings(
+        enabled=section["ENABLED"],
+        batch_size=section["BATCH_SIZE"],
+        from_email=section["FROM_EMAIL"],
+        language_field=section["LANGUAGE_FIELD"],
     )
 
 

@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     },
     "DEADLOCK_RETRIES": 5,
     "RUN_LEASE_SECONDS": 120,
+    "NOTIFICATIONS": {
+        "ENABLED": False,
+        "BATCH_SIZE": 500,
+        "FROM_EMAIL": None,
+        "LANGUAGE_FIELD": None,
+    },
 }
 
 REASON_KEYS = frozenset({"reward", "daily_limit", "max_amount", "daily_amount"})

@@ -81,7 +81,25 @@ class Rate:
             )
 
 
-Rule = Flag | Count | Rate
+@dataclass(frozen=True)
+class Text:
+    """A non-empty string; ``optional`` also allows None."""
+
+    optional: bool = False
+
+    def problems(self, value: object, where: str) -> Iterator[Problem]:
+        if value is None and self.optional:
+            return
+        if not isinstance(value, str) or not value.strip():
+            allowed = " or None" if self.optional else ""
+            yield Problem(
+                "django_saka.E003",
+                f"{where} must be a non-empty string{allowed}, got {value!r}.",
+                "Use a string.",
+            )
+
+
+Rule = Flag | Count | Rate | Text
 
 # The scalar keys at the top level of SAKA.
 SCALAR_RULES: dict[str, Rule] = {
@@ -92,7 +110,7 @@ SCALAR_RULES: dict[str, Rule] = {
     "RUN_LEASE_SECONDS": Count(minimum=1),
 }
 
-# The keys of the COMPOST and REDISTRIBUTION sections.
+# The keys of the COMPOST, REDISTRIBUTION and NOTIFICATIONS sections.
 SECTION_RULES: dict[str, dict[str, Rule]] = {
     "COMPOST": {
         "ENABLED": Flag(),
@@ -106,6 +124,12 @@ SECTION_RULES: dict[str, dict[str, Rule]] = {
         "RATE": Rate(),
         "MIN_WALLET_ACTIVITY": Count(minimum=0),
         "ACTIVE_DAYS": Count(minimum=1, optional=True),
+    },
+    "NOTIFICATIONS": {
+        "ENABLED": Flag(),
+        "BATCH_SIZE": Count(minimum=1),
+        "FROM_EMAIL": Text(optional=True),
+        "LANGUAGE_FIELD": Text(optional=True),
     },
 }
 
