@@ -205,3 +205,24 @@ def test_shards_must_be_a_sensible_whole_number(bad):
 def test_the_shards_setting_is_the_default():
     seed_wallets([500] * 6, last_activity_at=IDLE)
     assert services.compost().shards == 3
+
+
+def test_a_chunk_whose_planned_wallets_were_all_deleted_does_not_end_the_shard():
+    """A redistribution walks its plan; a chunk of plan rows whose wallets are gone
+    moves nothing and the shard goes on to the next ones."""
+    from django.contrib.auth import get_user_model
+
+    from django_saka.services.redistribution import plan_redistribution
+
+    seed_wallets([5000], last_activity_at=IDLE)
+    services.compost()
+    planned = seed_wallets([10] * 6, last_activity_at=ACTIVE)
+    launched = engine.launch(plan_redistribution(rate="1", chunk_size=2))
+    gone = [planned[2].user_id, planned[3].user_id]
+    get_user_model().objects.filter(pk__in=gone).delete()
+    report = engine.run_shard(launched.report.run_id, 1)
+    assert report.status == "completed" and report.wallets_affected == 4
+    paid = set(
+        Transaction.objects.filter(reason="redistribution").values_list("user_id", flat=True)
+    )
+    assert paid == {w.user_id for w in planned} - set(gone)

@@ -7,6 +7,12 @@ silo, advance the shard. Under READ COMMITTED a candidate that changed while we
 waited for its lock is re-checked against the candidates' condition (and its amount
 recomputed) before it is taken.
 
+A kind that walks a list (a redistribution's plan) takes the next ids from the list
+alone, then locks those wallets: joining the rest of the list to the wallets would
+make every chunk read the remainder of its shard. The silo, the one row every shard
+writes, is updated after the ledger rows are written (it reads the ledger insert's
+count), so the chunk holds it only for the last steps before the commit.
+
 The chunk's total is summed as NUMERIC (a redistribution's amount is an INTEGER
 literal, whose SUM would be a BIGINT), so nothing overflows before it is stored:
 the supply bound keeps balances in range, and the lifetime counters (the silo's
@@ -22,14 +28,29 @@ from ..models import SILO_ID, CycleShard, Silo, Transaction, Wallet
 from .chunk import ChunkResult, ClaimLost
 from .kinds import CycleKind
 
+# The next wallets, when the kind walks the wallets themselves.
+_PICK_WALLETS = """
+batch AS (
+    SELECT w.id, w.user_id, {amount} AS amount FROM {candidates}
+        AND w.id > %s AND w.id <= %s AND EXISTS (SELECT 1 FROM claim)
+    ORDER BY w.id LIMIT %s FOR NO KEY UPDATE OF w
+), picked AS (SELECT id, user_id, amount FROM batch)"""
+
+# The next ids of the kind's list, then their wallets (those still there).
+_PICK_LISTED = """
+batch AS (
+    SELECT {id_column} AS id FROM {list_from}
+        AND {id_column} > %s AND {id_column} <= %s AND EXISTS (SELECT 1 FROM claim)
+    ORDER BY {id_column} LIMIT %s
+), picked AS (
+    SELECT w.id, w.user_id, {amount} AS amount FROM {wallet} w
+    WHERE w.id IN (SELECT id FROM batch) ORDER BY w.id FOR NO KEY UPDATE OF w
+)"""
+
 _CHUNK = """
 WITH claim AS (
     SELECT id FROM {shard} WHERE id = %s AND status = 'running' AND cursor = %s FOR UPDATE
-), picked AS (
-    SELECT w.id, w.user_id, {amount} AS amount FROM {candidates}
-        AND {id_column} > %s AND {id_column} <= %s AND EXISTS (SELECT 1 FROM claim)
-    ORDER BY {id_column} LIMIT %s FOR NO KEY UPDATE OF w
-), moved AS (
+), {pick}, moved AS (
     UPDATE {wallet} AS t SET balance = t.balance {wallet_sign} l.amount,
         {wallet_total} = t.{wallet_total} + l.amount, {wallet_moments} modified = %s
     FROM picked l WHERE t.id = l.id
@@ -37,22 +58,26 @@ WITH claim AS (
 ), ledger AS (
     INSERT INTO {ledger} (user_id, direction, amount, reason, metadata, created_at, run_id)
     SELECT user_id, %s, amount, %s, '{{}}', %s, %s FROM moved
+    RETURNING 1
 ), totals AS (
-    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount::numeric), 0) AS grains, MAX(id) AS last_id
+    SELECT COUNT(*) AS wallets, COALESCE(SUM(amount::numeric), 0) AS grains,
+        (SELECT MAX(id) FROM batch) AS last_id
     FROM moved
 ), silo AS (
     UPDATE {silo} SET balance = balance {silo_sign} totals.grains,
         {silo_total} = LEAST({silo_total} + totals.grains, {max_grains}), {silo_moment} = %s
-    FROM totals WHERE {silo}.id = %s AND totals.wallets > 0
+    FROM totals, (SELECT COUNT(*) AS rows FROM ledger) written
+    WHERE {silo}.id = %s AND totals.wallets > 0 AND written.rows = totals.wallets
     RETURNING {silo}.id
 ), advanced AS (
     UPDATE {shard} SET cursor = totals.last_id, wallets_done = wallets_done + totals.wallets,
         grains_done = LEAST(grains_done + totals.grains, {max_grains}),
         chunks_done = chunks_done + 1,
         heartbeat_at = %s
-    FROM totals, claim WHERE {shard}.id = claim.id AND totals.wallets > 0
+    FROM totals, claim WHERE {shard}.id = claim.id AND totals.last_id IS NOT NULL
 )
-SELECT (SELECT COUNT(*) FROM claim), (SELECT COUNT(*) FROM silo), totals.last_id,
+SELECT (SELECT COUNT(*) FROM claim), (SELECT COUNT(*) FROM silo), totals.wallets,
+       totals.last_id,
        ARRAY(SELECT user_id FROM moved ORDER BY id),
        ARRAY(SELECT amount FROM moved ORDER BY id)
 FROM totals
@@ -63,7 +88,9 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     candidates = kind.candidates(dialect)
     moments = kind.wallet_moments()
     credit = kind.credits_wallets
-    sql = _CHUNK.format(
+    pick = _PICK_WALLETS if candidates.list_from is None else _PICK_LISTED
+    sql = _CHUNK.replace("{pick}", pick.strip()).format(
+        list_from=candidates.list_from,
         shard=dialect.table(CycleShard),
         wallet=dialect.table(Wallet),
         ledger=dialect.table(Transaction),
@@ -82,7 +109,7 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     moment = kind.run.as_of
     params = [
         shard.pk, shard.cursor,
-        *candidates.params, shard.cursor, shard.last_id, chunk_size,
+        *candidates.params, shard.cursor, shard.last_id, chunk_size,  # the same for a list
         *moments.values(), clock.now(),
         kind.direction, kind.reason, moment, kind.run.pk,
         moment, SILO_ID,
@@ -90,11 +117,11 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     ]  # fmt: skip
     with dialect.connection.cursor() as cursor:
         cursor.execute(sql, params)
-        claimed, silo_moved, last_id, user_ids, amounts = cursor.fetchone()
+        claimed, silo_moved, wallets, last_id, user_ids, amounts = cursor.fetchone()
     if not claimed:
         raise ClaimLost
     if last_id is None:
         return ChunkResult(cursor=shard.cursor, exhausted=True)
-    if not silo_moved:
+    if wallets and not silo_moved:
         raise RuntimeError(f"{kind.name} chunk: the silo row is missing; the chunk is rolled back")
     return ChunkResult(user_ids=user_ids, amounts=[int(a) for a in amounts], cursor=last_id)

@@ -31,11 +31,18 @@ class NothingToDo(Exception):
 @dataclass(frozen=True)
 class Candidates:
     """The wallets a chunk may take: ``FROM ... WHERE ...`` with the wallet table as
-    ``w``, the column their ids are walked by, and the parameters."""
+    ``w``, the column their ids are walked by, and the parameters.
+
+    A kind that walks a list of its own rather than the wallets (a frozen plan) also
+    gives ``list_from``: the same ``FROM ... WHERE ...`` without the wallets, so a
+    backend can take the next ids from the list alone and then lock those wallets,
+    instead of joining the rest of the list to the wallets at every chunk.
+    """
 
     from_where: str
     params: list[Any]
     id_column: str = "w.id"
+    list_from: str | None = None
 
 
 class CycleKind:
@@ -130,11 +137,12 @@ class Redistribution(CycleKind):
     def candidates(self, dialect: Dialect) -> Candidates:
         # The frozen plan, joined to the wallets still there (a wallet deleted since
         # planning is simply absent). Walked by the plan's (run, wallet) index.
+        plan = dialect.table(PlannedRecipient)
         return Candidates(
-            f"{dialect.table(PlannedRecipient)} p JOIN {dialect.table(Wallet)} w"
-            f" ON w.id = p.wallet_id WHERE p.run_id = %s",
+            f"{plan} p JOIN {dialect.table(Wallet)} w ON w.id = p.wallet_id WHERE p.run_id = %s",
             [self.run.pk],
             id_column="p.wallet_id",
+            list_from=f"{plan} p WHERE p.run_id = %s",
         )
 
     def amount_sql(self, dialect: Dialect) -> str:
@@ -190,6 +198,10 @@ class Redistribution(CycleKind):
                 [run.pk, *params, MAX_GRAINS - share, MAX_GRAINS - share],
             )
             wallets = cursor.rowcount
+            if dialect.is_postgresql:
+                # Fresh statistics, so the chunks' plan of the plan table is not built
+                # on an estimate of two rows (ANALYZE counts this transaction's rows).
+                cursor.execute(f"ANALYZE {dialect.table(PlannedRecipient)}")
         reason = cls.skip_reason(silo, pool, wallets)
         if reason:
             raise NothingToDo(reason, planned_wallets=wallets)
