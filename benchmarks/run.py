@@ -27,19 +27,13 @@ from pathlib import Path
 from statistics import median
 
 from benchmarks import report, seeding
+from benchmarks.variants_list import BASE, SHARDED, VARIANT_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_VARIANTS = [
-    "naive",
-    "audit_fix",
-    "floor",
-    "saka",
-    "saka_500",
-    "saka_5000",
-    "floor_redistribute",
-    "saka_redistribute",
-]
+DEFAULT_VARIANTS = BASE
+# The sharded variants run on PostgreSQL only (SQLite has one writer at a time).
+POSTGRES_VARIANTS = [*DEFAULT_VARIANTS, *SHARDED]
 
 
 class Database:
@@ -48,8 +42,8 @@ class Database:
     def __init__(self, vendor: str, members: int, workdir: Path) -> None:
         self.vendor = vendor
         self.members = members
-        self.template = f"saka_bench_tpl_{members}"
-        self.working = "saka_bench_run"
+        self.template = f"{seeding.DB_PREFIX}_tpl_{members}"
+        self.working = f"{seeding.DB_PREFIX}_run"
         self.template_file = workdir / f"template-{members}.sqlite3"
         self.working_file = workdir / "run.sqlite3"
 
@@ -86,32 +80,45 @@ class Database:
                     admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def _start(module: str, argument: str, env: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, argument], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready", f"{module} did not start"
+    return process
+
+
+def _stop(process: subprocess.Popen):
+    process.terminate()
+    return json.loads(process.communicate(timeout=600)[0].strip().splitlines()[-1])
+
+
 def _repetition(db: Database, variant: str) -> dict:
     db.reset()
     env = db.env()
-    prober = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.prober", str(db.members)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
+    prober = _start(
+        "benchmarks.prober", str(db.members), {**env, "SAKA_BENCH_APP": "saka_bench_prober"}
     )
-    assert prober.stdout.readline().strip() == "ready"
-    time.sleep(0.2)  # let it reach its stride
+    # The sharded variants also sample who waits on the silo row (see lockwatch.py).
+    watch = variant in SHARDED and db.vendor == "postgres"
+    watcher = _start("benchmarks.lockwatch", db.working, env) if watch else None
+    time.sleep(0.2)  # let them reach their stride
     try:
         worker = subprocess.run(
             [sys.executable, "-m", "benchmarks.worker", variant],
-            env=env,
+            env={**env, "SAKA_BENCH_APP": "saka_bench_worker"},
             capture_output=True,
             text=True,
             timeout=3 * 3600,
         )
     finally:
-        prober.terminate()
-        latencies = json.loads(prober.communicate(timeout=600)[0].strip().splitlines()[-1])
+        latencies = _stop(prober)
+        silo = _stop(watcher) if watcher else None
     if worker.returncode != 0:
         raise RuntimeError(f"{variant} failed:\n{worker.stderr}")
     result = json.loads(worker.stdout.strip().splitlines()[-1])
     result["harvest_latencies"] = latencies
+    result["silo_waits"] = silo
     return result
 
 
@@ -140,6 +147,18 @@ def _summarise(runs: list[dict]) -> dict:
     if summary["kind"] == "compost":
         summary["coverage"] = min(r["coverage"] for r in runs)
         summary["eligible"] = runs[0]["eligible_before"]
+    if summary["kind"] == "redistribution":
+        summary["seconds_per_1000_wallets"] = 1000 * summary["seconds"] / max(summary["wallets"], 1)
+    if runs[0]["variant"] in SHARDED:
+        summary["shards"], summary["processes"] = SHARDED[runs[0]["variant"]][1:]
+    watched = [r["silo_waits"] for r in runs if r.get("silo_waits")]
+    if watched:
+        waits = [seconds for w in watched for seconds, _ in w["waits"]]
+        summary["silo_wait"] = {
+            "max_ms": max(waits) * 1000 if waits else 0.0,
+            "waits_seen": len(waits),
+            "sample_period_ms": max(w["period_ms"] for w in watched),
+        }
     return summary
 
 
@@ -171,7 +190,8 @@ def run_benchmark(vendor: str, members: int, repeat: int, variants: list[str], o
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "sharded": "not measured: the django-q2 sharding has not landed yet",
+        "seeding": seeding.VERSION,
+        "code": _code_version(),
         "variants": report.with_ratios(results),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -181,12 +201,38 @@ def run_benchmark(vendor: str, members: int, repeat: int, variants: list[str], o
     return path
 
 
+def _code_version() -> str:
+    """The commit measured (with "+changes" when the work tree differs from it)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "django_saka", "benchmarks"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", nargs="+", choices=["postgres", "sqlite"], default=["postgres"])
     parser.add_argument("--members", nargs="+", type=int, default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", choices=DEFAULT_VARIANTS, default=None)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANT_NAMES,
+        default=None,
+        help="default: all of them (the sharded ones on PostgreSQL only)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument(
         "--smoke",
@@ -197,15 +243,18 @@ def main() -> None:
     if args.smoke:
         args.members, args.repeat = [2000], 1
         args.out = Path(tempfile.mkdtemp(prefix="saka-bench-smoke-"))
-    variants = args.variants or DEFAULT_VARIANTS
     for vendor in args.db:
+        default = POSTGRES_VARIANTS if vendor == "postgres" else DEFAULT_VARIANTS
+        variants = [v for v in args.variants or default if vendor == "postgres" or v not in SHARDED]
         for members in args.members:
             path = run_benchmark(vendor, members, args.repeat, variants, args.out)
             print(f"results: {path}")
     if args.smoke:
         report.check_smoke(args.out)
-    else:
+    elif args.out.resolve() == RESULTS.resolve():
         report.write_docs(RESULTS, ROOT / "docs")
+    else:
+        print(f"docs/benchmarks.md left alone: results went to {args.out}, not {RESULTS}")
 
 
 if __name__ == "__main__":
