@@ -4,6 +4,7 @@ against the database's floor, on the same data, each variant repeated.
     python -m benchmarks.run --db postgres --members 1000000 --repeat 3
     python -m benchmarks.run --db sqlite --members 100000
     python -m benchmarks.run --smoke            # tiny, once, results to a temp folder
+    python -m benchmarks.run --db postgres --members 1000000 --repeat 3 --before 3fe0e39
 
 Each repetition starts from a fresh copy of a seeded template, runs the variant in a
 process of its own while a second process harvests on random wallets, and records
@@ -34,6 +35,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_VARIANTS = BASE
 # The sharded variants run on PostgreSQL only (SQLite has one writer at a time).
 POSTGRES_VARIANTS = [*DEFAULT_VARIANTS, *SHARDED]
+# The smoke run keeps to one minute: of the sharded variants, the multi-process ones
+# (planning apart, engine.run_shard in workers, the silo sampler).
+SMOKE_POSTGRES_VARIANTS = [
+    *DEFAULT_VARIANTS,
+    "saka_shards_2_procs",
+    "saka_redistribute_shards_2_procs",
+]
 
 
 class Database:
@@ -162,7 +170,62 @@ def _summarise(runs: list[dict]) -> dict:
     return summary
 
 
-def run_benchmark(vendor: str, members: int, repeat: int, variants: list[str], out: Path) -> Path:
+# What the comparison with an earlier commit runs there (its own harness and seeding).
+BEFORE_VARIANTS = ["floor", "saka", "floor_redistribute", "saka_redistribute"]
+
+
+def run_before(rev: str, vendor: str, members: int, repeat: int) -> dict:
+    """Run the harness of commit ``rev`` (its own code, seeding and variants) from a
+    temporary export of that commit, and return its figures for the variants that
+    both have. The earlier harness's database names are its own defaults: do not run
+    two harnesses at once."""
+    workdir = Path(tempfile.mkdtemp(prefix="saka-bench-before-"))
+    tree, out = workdir / "tree", workdir / "results"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True)
+    if archive.returncode != 0:
+        raise SystemExit(f"git archive {rev} failed: {archive.stderr.decode()}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    found = subprocess.run(
+        [sys.executable, "-c", "import django_saka; print(django_saka.__file__)"],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not found.startswith(str(tree)):
+        raise SystemExit(f"the earlier commit's django_saka is shadowed by {found}")
+    print(f"== {vendor}, {members:,} members: the harness of {rev} (before)", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--db",
+            vendor,
+            "--members",
+            str(members),
+            "--repeat",
+            str(repeat),
+            "--variants",
+            *BEFORE_VARIANTS,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        cwd=tree,
+        check=True,
+    )
+    document = json.loads((out / f"{vendor}-{members}.json").read_text())
+    return {"rev": rev, "date": document["date"], "variants": document["variants"]}
+
+
+def run_benchmark(
+    vendor: str, members: int, repeat: int, variants: list[str], out: Path, before: str | None
+) -> Path:
+    earlier = run_before(before, vendor, members, repeat) if before else None
     workdir = Path(tempfile.mkdtemp(prefix="saka-bench-"))
     db = Database(vendor, members, workdir)
     print(f"== {vendor}, {members:,} members: seeding the template", flush=True)
@@ -194,6 +257,8 @@ def run_benchmark(vendor: str, members: int, repeat: int, variants: list[str], o
         "code": _code_version(),
         "variants": report.with_ratios(results),
     }
+    if earlier:
+        document["before"] = earlier
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{vendor}-{members}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
@@ -235,6 +300,12 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="first run the harness of commit REV (e.g. the last one before the cycle engine)"
+        " on the same machine, and compare its compost and redistribution with this one's",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="2,000 members, one repetition, results in a temporary folder, docs untouched",
@@ -244,10 +315,12 @@ def main() -> None:
         args.members, args.repeat = [2000], 1
         args.out = Path(tempfile.mkdtemp(prefix="saka-bench-smoke-"))
     for vendor in args.db:
-        default = POSTGRES_VARIANTS if vendor == "postgres" else DEFAULT_VARIANTS
+        default = DEFAULT_VARIANTS
+        if vendor == "postgres":
+            default = SMOKE_POSTGRES_VARIANTS if args.smoke else POSTGRES_VARIANTS
         variants = [v for v in args.variants or default if vendor == "postgres" or v not in SHARDED]
         for members in args.members:
-            path = run_benchmark(vendor, members, args.repeat, variants, args.out)
+            path = run_benchmark(vendor, members, args.repeat, variants, args.out, args.before)
             print(f"results: {path}")
     if args.smoke:
         report.check_smoke(args.out)
