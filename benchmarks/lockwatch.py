@@ -23,8 +23,7 @@ import sys
 import time
 
 _WAITING_ON_SILO = """
-SELECT w.pid, w.waitstart, clock_timestamp(), a.application_name
-FROM pg_locks w JOIN pg_stat_activity a ON a.pid = w.pid
+SELECT w.pid, w.waitstart, clock_timestamp() FROM pg_locks w
 WHERE NOT w.granted AND w.waitstart IS NOT NULL AND EXISTS (
     SELECT 1 FROM pg_locks t
     WHERE t.pid = w.pid AND t.locktype = 'tuple' AND t.database = %(db)s
@@ -46,12 +45,18 @@ def main(dbname: str) -> None:
         ).fetchone()
         params = {"db": ids[0], "silo": ids[1]}
         waits: dict[tuple[int, object], tuple[float, str]] = {}
+        applications: dict[int, str] = {}  # looked up once per waiting backend
         samples, started = 0, time.perf_counter()
         print("ready", flush=True)
         while not stopping:
             tick = time.perf_counter()
-            for pid, since, seen, application in db.execute(_WAITING_ON_SILO, params):
-                waits[(pid, since)] = ((seen - since).total_seconds(), application)
+            for pid, since, seen in db.execute(_WAITING_ON_SILO, params).fetchall():
+                if pid not in applications:
+                    row = db.execute(
+                        "SELECT application_name FROM pg_stat_activity WHERE pid = %s", [pid]
+                    ).fetchone()
+                    applications[pid] = row[0] if row else "?"
+                waits[(pid, since)] = ((seen - since).total_seconds(), applications[pid])
             samples += 1
             time.sleep(max(0.0, PERIOD - (time.perf_counter() - tick)))
         elapsed = time.perf_counter() - started

@@ -342,7 +342,7 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
                 if "seeding" in document
                 else "**before the cycle engine**, with the earlier seeding (all members "
                 "but the composted tenth active yesterday; the redistribution paid "
-                "everyone who ever harvested). Not comparable with the runs above.\n"
+                "everyone who ever harvested). Not comparable with runs on the current seeding.\n"
             )
         )
         parts.append(f"![median times, {vendor}, {members:,} wallets]({image})\n")
