@@ -299,12 +299,30 @@ def saka_redistribute(shards: int | None = None):
 
 # --- django-saka, one shard per process ---------------------------------------------------
 #
-# The run is planned here exactly as the services plan it (their ``create`` closures,
-# through the engine's ``acquire``), but not driven: each shard is then driven by a
-# worker process of its own calling ``engine.run_shard(run_id, number)``, all at once.
+# The run is planned but not driven: each shard is then driven by a worker process of
+# its own calling ``engine.run_shard(run_id, number)``, all at once. Where the library
+# has its own way to plan without driving (``engine.launch`` with the services'
+# ``plan_compost`` / ``plan_redistribution``), that is used; otherwise the run is
+# planned here as the services plan it (their ``create`` closures, through
+# ``engine.acquire``).
+
+
+def _launched(service: str, shard_count: int) -> CycleRun | None:
+    """The run planned by the library's own launch, or None where it has none."""
+    import importlib
+
+    module = importlib.import_module(f"django_saka.services.{service}")
+    planner = getattr(module, f"plan_{service}", None)
+    if planner is None or not hasattr(engine, "launch"):
+        return None
+    launched = engine.launch(planner(shards=shard_count, source="benchmark"))
+    return CycleRun.objects.get(pk=launched.report.run_id)
 
 
 def _plan_compost(shard_count: int) -> CycleRun:
+    run = _launched("compost", shard_count)
+    if run is not None:
+        return run
     rule = CompostRule.from_settings(conf.compost(), clock.now())
     silo = get_silo().balance
 
@@ -328,6 +346,9 @@ def _plan_compost(shard_count: int) -> CycleRun:
 
 
 def _plan_redistribution(shard_count: int) -> CycleRun:
+    run = _launched("redistribution", shard_count)
+    if run is not None:
+        return run
     settings = conf.redistribution()
     rule = RedistributionRule.from_settings(settings, clock.now())
     silo = get_silo().balance
