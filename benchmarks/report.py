@@ -258,7 +258,7 @@ cycles against the code they replace and against the fastest the database can do
 one run on the same data:
 
 ```bash
-python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3 --before 3fe0e39
+python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3 --before 04f4027
 python -m benchmarks.run --db sqlite --members 100000 --repeat 3
 python -m benchmarks.eligibility_index 1000000     # the index question, below the table
 ```

@@ -4,7 +4,7 @@ against the database's floor, on the same data, each variant repeated.
     python -m benchmarks.run --db postgres --members 1000000 --repeat 3
     python -m benchmarks.run --db sqlite --members 100000
     python -m benchmarks.run --smoke            # tiny, once, results to a temp folder
-    python -m benchmarks.run --db postgres --members 1000000 --repeat 3 --before 3fe0e39
+    python -m benchmarks.run --db postgres --members 1000000 --repeat 3 --before 04f4027
 
 Each repetition starts from a fresh copy of a seeded template, runs the variant in a
 process of its own while a second process harvests on random wallets, and records
