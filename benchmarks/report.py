@@ -16,6 +16,14 @@ LABELS = {
     "saka_5000": "django-saka compost (5,000)",
     "floor_redistribute": "floor: one statement (redistribution)",
     "saka_redistribute": "django-saka redistribute (1,000)",
+    "saka_shards_1": "compost, 1 shard (silo watched)",
+    "saka_shards_2": "compost, 2 shards, one process",
+    "saka_shards_4": "compost, 4 shards, one process",
+    "saka_shards_2_procs": "compost, 2 shards, 2 processes",
+    "saka_redistribute_shards_1": "redistribute, 1 shard (silo watched)",
+    "saka_redistribute_shards_2": "redistribute, 2 shards, one process",
+    "saka_redistribute_shards_4": "redistribute, 4 shards, one process",
+    "saka_redistribute_shards_2_procs": "redistribute, 2 shards, 2 processes",
 }
 
 
@@ -70,13 +78,89 @@ def table(document: dict) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def sharded_table(document: dict) -> str:
+    """The sharded variants: time against the floor, chunk lock holds, the longest wait
+    of a chunk on the silo row, and the concurrent member's harvests."""
+    rows = [
+        "| variant | shards | processes | time (s) | x floor | x 1 shard | lock hold p99 (ms) "
+        "| longest silo wait (ms) | silo waits seen | harvest p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    variants = document["variants"]
+    for name, v in variants.items():
+        if "shards" not in v:
+            continue
+        one = variants.get(
+            "saka_shards_1" if v["kind"] == "compost" else "saka_redistribute_shards_1"
+        )
+        wait = v.get("silo_wait") or {}
+        rows.append(
+            f"| {LABELS.get(name, name)} | {v['shards']} | {v['processes']} | {v['seconds']:.2f} "
+            f"| {_num(v['x_floor'])} | {_num(v['seconds'] / one['seconds'] if one else None)} "
+            f"| {_num(v['lock_hold_ms']['p99'], '.0f')} | {_num(wait.get('max_ms'), '.1f')} "
+            f"| {wait.get('waits_seen', '-')} | {_num(v['harvest_ms']['p99'], '.1f')} |"
+        )
+    return "\n".join(rows) + "\n" if len(rows) > 2 else ""
+
+
+def before_rows(document: dict) -> list[tuple[str, float, float, float]]:
+    """(what, before, now, now / before) for the 1-shard cycles against the earlier
+    commit's harness run on the same machine: the compost by time (both seedings
+    compost the same 10%), the redistribution by time per 1,000 wallets credited (the
+    earlier rule paid every member who ever harvested, the new one the active 60%),
+    and the floors, which tell how much of a difference is the machine's."""
+    before = document.get("before")
+    if not before:
+        return []
+    old, new = before["variants"], document["variants"]
+
+    def per_thousand(v: dict) -> float:
+        return 1000 * v["seconds"] / max(v["wallets"], 1)
+
+    rows = []
+    for name, what in (("saka", "compost (s)"), ("floor", "compost floor (s)")):
+        if name in old and name in new:
+            rows.append((what, old[name]["seconds"], new[name]["seconds"]))
+    for name, what in (
+        ("saka_redistribute", "redistribution (s per 1,000 credited)"),
+        ("floor_redistribute", "redistribution floor (s per 1,000 credited)"),
+    ):
+        if name in old and name in new:
+            rows.append((what, per_thousand(old[name]), per_thousand(new[name])))
+    return [(what, a, b, b / a if a else float("nan")) for what, a, b in rows]
+
+
+def before_table(document: dict) -> str:
+    rows = before_rows(document)
+    if not rows:
+        return ""
+    before = document["before"]
+    credited = {
+        when: doc["variants"]["saka_redistribute"]["wallets"]
+        for when, doc in (("before", before), ("now", document))
+        if "saka_redistribute" in doc["variants"]
+    }
+    lines = [
+        f"1 shard against commit `{before['rev']}` (before the cycle engine), whose own "
+        f"harness ran on the same machine just before ({before['date']}); its seeding "
+        "composts the same 10%, but its redistribution paid every member who ever "
+        f"harvested ({credited.get('before', 0):,} wallets credited, against "
+        f"{credited.get('now', 0):,} now), so the redistribution is compared per wallet "
+        "credited.\n",
+        "| measure | before | now | now / before |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {what} | {a:.3f} | {b:.3f} | {ratio:.2f} |" for what, a, b, ratio in rows]
+    return "\n".join(lines) + "\n"
+
+
 def chart(document: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(document["variants"])
+    names = [n for n in document["variants"] if "shards" not in document["variants"][n]]
     seconds = [document["variants"][n]["seconds"] for n in names]
     colours = ["#2a9d8f" if n.startswith("saka") else "#8d99ae" for n in names]
     figure, axis = plt.subplots(figsize=(9, 0.45 * len(names) + 1.2))
@@ -148,6 +232,9 @@ def targets(documents: dict[tuple[str, int], dict]) -> list[tuple[str, str, str,
             redistribute["x_floor"] <= 2,
         ),
     ]
+    for what, _, _, ratio in before_rows(big):
+        if what in ("compost (s)", "redistribution (s per 1,000 credited)"):
+            rows.append((f"1 shard vs before: {what}", "≤ 1.05x", f"{ratio:.2f}x", ratio <= 1.05))
     small = documents.get(("postgres", 100_000))
     if small:
         a, b = small["variants"]["saka"]["peak_python_mb"], saka["peak_python_mb"]
@@ -171,27 +258,40 @@ cycles against the code they replace and against the fastest the database can do
 one run on the same data:
 
 ```bash
-python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3
+python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3 --before 04f4027
 python -m benchmarks.run --db sqlite --members 100000 --repeat 3
+python -m benchmarks.eligibility_index 1000000     # the index question, below the table
 ```
 
 Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`), psycopg and matplotlib
 (`pip install -e .[postgres] matplotlib`). Each repetition starts from a fresh copy of
-a seeded template database: N members with 100..499 grains, every tenth inactive for a
-year (eligible for compost); the silo holds 40 grains per member for the redistribution
-at the default 5%. The variant runs in a process of its own while a second process
-harvests on random wallets about 100 times a second. Times are medians of the
-repetitions; latencies and lock holds are pooled over them.
+a seeded template database: N members with 100..499 grains harvested, in three groups
+spread evenly over the id range: 10% idle for a year (eligible for compost), 60% active
+within the last 89 days (paid by a redistribution: own activity within `ACTIVE_DAYS`
+= 90, `is_active`, at least one grain harvested), 30% idle for 120 days and composted
+60 days ago (neither). The silo holds 40 grains per member plus that earlier compost,
+for the redistribution at the default 5%. The variant runs in a process of its own
+while a second process harvests on random wallets about 100 times a second. Times are
+medians of the repetitions; latencies and lock holds are pooled over them.
 
 - **naive**: the reference, re-implemented from the audit: `select_for_update()` on the
   whole eligible queryset, one `save()` and one `create()` per wallet, one transaction.
 - **audit fix**: the audit's own proposal: OFFSET pages of 500, amounts computed in
   Python, `bulk_update` + `bulk_create`, one transaction per page.
 - **floor**: everything eligible in one transaction of set-based SQL (one statement with
-  data-modifying CTEs on PostgreSQL; three statements on SQLite).
+  data-modifying CTEs on PostgreSQL; three statements on SQLite). The redistribution's
+  floor pays exactly the wallets django-saka pays (the library's rule, as SQL).
 - **django-saka**: `services.compost()` at chunk sizes 1,000 (the default), 500 and
   5,000, and `services.redistribute()` to all eligible wallets, with its own floor.
-- Sharding over a django-q2 cluster is not measured yet: it has not landed.
+- **shards** (PostgreSQL): `services.compost(shards=K)` and
+  `services.redistribute(shards=K)` with K = 1, 2, 4 driven one after the other in one
+  process, and a run of 2 shards planned without being driven (the services' planning,
+  through `engine.acquire`) then driven by 2 worker processes at once, each calling
+  `engine.run_shard(run_id, n)` as a task-queue worker does. The workers start and
+  connect before the clock starts; the clock covers planning and driving.
+- **before** (`--before REV`): the harness of an earlier commit, run from an export of
+  that commit on the same machine just before, with its own seeding; the 1-shard
+  compost is compared by time and the redistribution by time per wallet credited.
 
 Columns: *coverage* is composted / (composted + still eligible afterwards) — wallets a
 harvest made active leave the eligible set on their own; *conserved* is the ledger
@@ -199,9 +299,22 @@ audit after the run (every wallet against its ledger rows, the silo, the totals)
 *statements* are SQL statements sent (BEGIN and COMMIT not counted); *per chunk* is
 the most any django-saka chunk transaction sent (for the others, all statements over
 their transactions); *lock hold* is the duration of each transaction that locks
-wallets; *harvest* is the latency of the concurrent member's harvests. A harvest that
-hits a wallet the naive loop holds waits until the loop ends, and the member harvests
-nothing meanwhile: that one wait is the *max*, which the percentiles hide.
+wallets (a chunk that only finds its shard exhausted locks nothing and is left out);
+*harvest* is the latency of the concurrent member's harvests. A harvest that hits a
+wallet the naive loop holds waits until the loop ends, and the member harvests nothing
+meanwhile: that one wait is the *max*, which the percentiles hide. With 2 processes,
+memory and statements are the planning process's and the workers' statements added.
+
+*Longest silo wait* (sharded variants): every chunk updates the one silo row, so
+chunks of shards driven at once queue on it. A third process samples PostgreSQL's lock
+table every 5 ms (`benchmarks/lockwatch.py`) for backends waiting on a lock while they
+hold or wait for the tuple lock of the silo row (PostgreSQL takes that tuple lock
+before waiting for the row's holder); `pg_locks.waitstart` gives each wait's start, so
+a wait is measured from its start to the last sample that still saw it: exact to one
+sampling period, and only ever under-measured. Waits shorter than a period can be
+missed (the count seen is a lower bound); the longest cannot. Harvests never touch the
+silo row, so in one process the silo is never waited on; the 1-shard rows run the
+sampler too, so comparing them with the plain django-saka rows shows its own cost.
 """
 
 
@@ -223,10 +336,23 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
         parts.append(f"## {vendor}, {members:,} wallets\n")
         parts.append(
             f"Measured {document['date']} on {document['machine']['cpus']} CPUs, Python "
-            f"{document['machine']['python']}, {document['repeat']} repetitions.\n"
+            f"{document['machine']['python']}, {document['repeat']} repetitions, "
+            + (
+                f"commit `{document['code']}`, seeding {document['seeding']}.\n"
+                if "seeding" in document
+                else "**before the cycle engine**, with the earlier seeding (all members "
+                "but the composted tenth active yesterday; the redistribution paid "
+                "everyone who ever harvested). Not comparable with runs on the current seeding.\n"
+            )
         )
         parts.append(f"![median times, {vendor}, {members:,} wallets]({image})\n")
         parts.append(table(document))
+        if sharded_table(document):
+            parts.append("### Shards\n")
+            parts.append(sharded_table(document))
+        if before_table(document):
+            parts.append("### 1 shard against before the cycle engine\n")
+            parts.append(before_table(document))
     (docs_dir / "benchmarks.md").write_text("\n".join(parts))
 
 

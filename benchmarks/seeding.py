@@ -1,18 +1,33 @@
 """Set-based seeding of the benchmark data, and fast resets from a template.
 
-N members, each with a wallet of 100..499 grains and the ledger row that explains
-it; every 10th member has been inactive for a year (eligible for compost), the others
-acted yesterday. The silo holds 40 grains per member, so a redistribution at the
-default 5% gives each member 2 grains.
+N members, each with a wallet that its ledger rows explain, in three groups by
+``id % 10`` (so every id range, hence every shard, holds the same mix):
+
+- ``0`` (10%): idle for a year and never composted: eligible for compost.
+- ``1``..``6`` (60%): active within the last 89 days (spread over them): what a
+  redistribution pays (its own activity within ``ACTIVE_DAYS`` = 90, ``is_active``,
+  at least one grain harvested).
+- ``7``..``9`` (30%): idle for 120 days and composted 60 days ago (a tenth of what
+  they had harvested): neither paid by a redistribution nor composted again yet.
+
+Balances are 100..499 grains (``100 + id % 400``, less the earlier compost for the
+third group). The silo holds 40 grains per member returned by a closed account,
+plus what the earlier compost took; a redistribution at the default 5% gives each
+active member about 3 grains.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+# Bumped whenever the seeded data change shape: results record it.
+VERSION = 2
 ELIGIBLE_EVERY = 10
+ACTIVE_GROUPS = (1, 6)  # id % 10 in this range (inclusive): active members
 SILO_PER_MEMBER = 40
+DB_PREFIX = os.environ.get("SAKA_BENCH_DB_PREFIX", "saka_bench")
 
 _PG_USERS = """
 INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,
@@ -26,33 +41,51 @@ SELECT '!', 0, 'm' || n, '', '', '', 0, 1, strftime('%%Y-%%m-%%d %%H:%%M:%%f', '
 FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < %s)
       SELECT n FROM seq)
 """
-_ACTIVITY = {
-    "postgresql": (
-        "CASE WHEN id %% {every} = 0 THEN NOW() - INTERVAL '365 days' "
-        "ELSE NOW() - INTERVAL '1 day' END"
-    ),
-    "sqlite": (
-        "CASE WHEN id %% {every} = 0 THEN strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', "
-        "'-365 days') ELSE strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-1 days') END"
-    ),
-}
 _NOW = {"postgresql": "NOW()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
+
+
+def _days_ago(vendor: str, days: str) -> str:
+    """SQL for the moment ``days`` (an SQL integer expression) days ago."""
+    if vendor == "postgresql":
+        return f"NOW() - ({days}) * INTERVAL '1 day'"
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-' || ({days}) || ' days')"
+
+
+def _wallet_sql(vendor: str) -> str:
+    now = _NOW[vendor]
+    low, high = ACTIVE_GROUPS
+    group = f"id %% {ELIGIBLE_EVERY}"
+    harvested = "100 + id %% 400"
+    composted = f"CASE WHEN {group} > {high} THEN ({harvested}) / 10 ELSE 0 END"
+    activity = (
+        f"CASE WHEN {group} = 0 THEN {_days_ago(vendor, '365')}"
+        f" WHEN {group} BETWEEN {low} AND {high} THEN {_days_ago(vendor, '1 + id %% 89')}"
+        f" ELSE {_days_ago(vendor, '120')} END"
+    )
+    last_composted = f"CASE WHEN {group} > {high} THEN {_days_ago(vendor, '60')} END"
+    return f"""
+        INSERT INTO django_saka_wallet (created, modified, user_id, balance,
+            total_harvested, total_spent, total_composted, total_received,
+            last_activity_at, last_composted_at)
+        SELECT {now}, {now}, id, {harvested} - {composted}, {harvested}, 0, {composted}, 0,
+               {activity}, {last_composted}
+        FROM auth_user
+    """
 
 
 def seed(connection, members: int) -> None:
     vendor = connection.vendor
     now = _NOW[vendor]
-    activity = _ACTIVITY[vendor].format(every=ELIGIBLE_EVERY)
     silo = members * SILO_PER_MEMBER
     with connection.cursor() as cursor:
         cursor.execute(_PG_USERS if vendor == "postgresql" else _SQLITE_USERS, [members])
+        cursor.execute(_wallet_sql(vendor), [])
         cursor.execute(
-            f"""
-            INSERT INTO django_saka_wallet (created, modified, user_id, balance,
-                total_harvested, total_spent, total_composted, total_received,
-                last_activity_at)
-            SELECT {now}, {now}, id, 100 + id %% 400, 100 + id %% 400, 0, 0, 0, {activity}
-            FROM auth_user
+            """
+            INSERT INTO django_saka_transaction (user_id, direction, amount, reason,
+                                                 metadata, created_at)
+            SELECT user_id, 'earn', total_harvested, 'manual_adjust', '{}', last_activity_at
+            FROM django_saka_wallet
             """,
             [],
         )
@@ -60,11 +93,13 @@ def seed(connection, members: int) -> None:
             """
             INSERT INTO django_saka_transaction (user_id, direction, amount, reason,
                                                  metadata, created_at)
-            SELECT user_id, 'earn', balance, 'manual_adjust', '{}', last_activity_at
-            FROM django_saka_wallet
+            SELECT user_id, 'spend', total_composted, 'compost', '{}', last_composted_at
+            FROM django_saka_wallet WHERE total_composted > 0
             """,
             [],
         )
+        cursor.execute("SELECT COALESCE(SUM(total_composted), 0) FROM django_saka_wallet", [])
+        composted = int(cursor.fetchone()[0])
         # A former member's grains fill the silo: harvested, then returned when the
         # account was closed (both rows keep no user), exactly as the app records it.
         cursor.execute(
@@ -77,8 +112,9 @@ def seed(connection, members: int) -> None:
             [silo, silo],
         )
         cursor.execute(
-            "UPDATE django_saka_silo SET balance = %s, total_closed = %s WHERE id = 1",
-            [silo, silo],
+            "UPDATE django_saka_silo SET balance = %s, total_closed = %s, total_composted = %s"
+            " WHERE id = 1",
+            [silo + composted, silo, composted],
         )
         cursor.execute("ANALYZE" if vendor == "sqlite" else "VACUUM ANALYZE", [])
 

@@ -19,6 +19,8 @@ if os.environ.get("SAKA_BENCH_DB", "postgres") == "postgres":
             "HOST": os.environ.get("SAKA_PG_HOST", "127.0.0.1"),
             "USER": os.environ.get("SAKA_PG_USER", "postgres"),
             "NAME": os.environ.get("SAKA_BENCH_DB_NAME", "saka_bench"),
+            # Tells the benchmark's own connections apart in pg_stat_activity.
+            "OPTIONS": {"application_name": os.environ.get("SAKA_BENCH_APP", "saka_bench")},
         }
     }
 else:

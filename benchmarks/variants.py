@@ -16,9 +16,15 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from django_saka import conf, rates, services
-from django_saka.models import Silo, Transaction, Wallet
-from django_saka.services import runs
+from benchmarks.variants_list import SHARDED
+from django_saka import clock, conf, rates, services
+from django_saka.cycles import engine
+from django_saka.cycles.chunk import ChunkResult
+from django_saka.cycles.kinds import Compost, Redistribution
+from django_saka.cycles.rules import CompostRule, RedistributionRule
+from django_saka.db import Dialect
+from django_saka.models import CycleRun, Silo, Transaction, Wallet
+from django_saka.services.silo import get_silo
 
 RATE = Fraction(1, 10)
 MIN_BALANCE = 50
@@ -181,10 +187,19 @@ def floor_compost() -> tuple[int, int, list[float]]:
     return moved, 1, [time.perf_counter() - started]
 
 
+def _redistribution_eligible() -> tuple[str, list]:
+    """Who a redistribution pays, now: the library's own rule (its own activity within
+    ACTIVE_DAYS, ``is_active``, at least one grain harvested) as SQL on the wallet
+    table ``w``, so that the floor pays exactly the wallets django-saka pays."""
+    rule = RedistributionRule.from_settings(conf.redistribution(), timezone.now())
+    return rule.where_sql(Dialect())
+
+
 def floor_redistribute() -> tuple[int, int, list[float]]:
     """Credit every eligible wallet in one transaction: the silo's share counted, then
     wallets, ledger rows and silo with set-based SQL."""
     started = time.perf_counter()
+    where, params = _redistribution_eligible()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT balance FROM django_saka_silo WHERE id = 1 FOR UPDATE"
@@ -192,39 +207,39 @@ def floor_redistribute() -> tuple[int, int, list[float]]:
             else "SELECT balance FROM django_saka_silo WHERE id = 1"
         )
         pool = rates.floor_share(cursor.fetchone()[0], conf.redistribution().rate)
-        cursor.execute("SELECT COUNT(*) FROM django_saka_wallet WHERE total_harvested >= 1")
+        cursor.execute(f"SELECT COUNT(*) FROM django_saka_wallet w WHERE {where}", params)
         eligible = cursor.fetchone()[0]
         per = pool // eligible
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         if connection.vendor == "postgresql":
             cursor.execute(
-                """
+                f"""
                 WITH credited AS (
-                    UPDATE django_saka_wallet SET total_received = total_received + %s,
+                    UPDATE django_saka_wallet w SET total_received = total_received + %s,
                         balance = balance + %s
-                    WHERE total_harvested >= 1 RETURNING user_id
+                    WHERE {where} RETURNING user_id
                 ), ledger AS (
                     INSERT INTO django_saka_transaction (user_id, direction, amount, reason,
                                                          metadata, created_at)
-                    SELECT user_id, 'earn', %s, 'redistribution', '{}', %s FROM credited
+                    SELECT user_id, 'earn', %s, 'redistribution', '{{}}', %s FROM credited
                 )
                 UPDATE django_saka_silo SET balance = balance - %s * (SELECT COUNT(*) FROM
                     credited), total_redistributed = total_redistributed + %s * (SELECT
                     COUNT(*) FROM credited) WHERE id = 1
                 """,
-                [per, per, per, now, per, per],
+                [per, per, *params, per, now, per, per],
             )
         else:
             cursor.execute(
                 "INSERT INTO django_saka_transaction (user_id, direction, amount, reason,"
                 " metadata, created_at) SELECT user_id, 'earn', %s, 'redistribution', '{}', %s"
-                " FROM django_saka_wallet WHERE total_harvested >= 1",
-                [per, now],
+                f" FROM django_saka_wallet w WHERE {where}",
+                [per, now, *params],
             )
             cursor.execute(
-                "UPDATE django_saka_wallet SET total_received = total_received + %s,"
-                " balance = balance + %s WHERE total_harvested >= 1",
-                [per, per],
+                "UPDATE django_saka_wallet AS w SET total_received = total_received + %s,"
+                f" balance = balance + %s WHERE {where}",
+                [per, per, *params],
             )
             cursor.execute(
                 "UPDATE django_saka_silo SET balance = balance - %s,"
@@ -237,44 +252,180 @@ def floor_redistribute() -> tuple[int, int, list[float]]:
 # --- django-saka --------------------------------------------------------------------------
 
 
-# Statements sent so far; the worker's execute wrapper counts them.
+# Statements sent so far; the worker's execute wrapper counts them (and the shard
+# workers of a multi-process variant add theirs).
 STATEMENTS = [0]
 # Statements sent inside each chunk transaction of the last django-saka run.
 CHUNK_STATEMENTS: list[int] = []
 
 
-def _timing_chunks(work):
-    """Run ``work`` while timing every chunk transaction django-saka opens and counting
-    the statements inside it."""
+def timing_chunks(work):
+    """Run ``work`` while timing every chunk transaction the engine opens (a chunk that
+    only finds its shard exhausted locks nothing and is not counted) and counting the
+    statements inside each. Returns (work's result, lock holds)."""
     holds: list[float] = []
     CHUNK_STATEMENTS.clear()
-    original = runs.atomic_with_retry
+    original = engine.atomic_with_retry
 
     def timed(unit, **kwargs):
         started, sent = time.perf_counter(), STATEMENTS[0]
-        try:
-            return original(unit, **kwargs)
-        finally:
+        result = original(unit, **kwargs)
+        if not (isinstance(result, ChunkResult) and result.exhausted):
             holds.append(time.perf_counter() - started)
             CHUNK_STATEMENTS.append(STATEMENTS[0] - sent)
+        return result
 
-    runs.atomic_with_retry = timed
+    engine.atomic_with_retry = timed
     try:
-        report = work()
+        return work(), holds
     finally:
-        runs.atomic_with_retry = original
-    # The last "chunk" only finds that nothing is left; it locks nothing.
-    return report.wallets_affected, report.chunks, holds[:-1] or holds
+        engine.atomic_with_retry = original
 
 
-def saka_compost(chunk_size: int | None = None):
-    return lambda: _timing_chunks(
-        lambda: services.compost(chunk_size=chunk_size, source="benchmark")
+def _in_one_process(work):
+    report, holds = timing_chunks(work)
+    return report.wallets_affected, report.chunks, holds
+
+
+def saka_compost(chunk_size: int | None = None, shards: int | None = None):
+    return lambda: _in_one_process(
+        lambda: services.compost(chunk_size=chunk_size, shards=shards, source="benchmark")
     )
 
 
-def saka_redistribute():
-    return _timing_chunks(lambda: services.redistribute(source="benchmark"))
+def saka_redistribute(shards: int | None = None):
+    return lambda: _in_one_process(lambda: services.redistribute(shards=shards, source="benchmark"))
+
+
+# --- django-saka, one shard per process ---------------------------------------------------
+#
+# The run is planned but not driven: each shard is then driven by a worker process of
+# its own calling ``engine.run_shard(run_id, number)``, all at once. Where the library
+# has its own way to plan without driving (``engine.launch`` with the services'
+# ``plan_compost`` / ``plan_redistribution``), that is used; otherwise the run is
+# planned here as the services plan it (their ``create`` closures, through
+# ``engine.acquire``).
+
+
+def _launched(service: str, shard_count: int) -> CycleRun | None:
+    """The run planned by the library's own launch, or None where it has none."""
+    import importlib
+
+    module = importlib.import_module(f"django_saka.services.{service}")
+    planner = getattr(module, f"plan_{service}", None)
+    if planner is None or not hasattr(engine, "launch"):
+        return None
+    launched = engine.launch(planner(shards=shard_count, source="benchmark"))
+    return CycleRun.objects.get(pk=launched.report.run_id)
+
+
+def _plan_compost(shard_count: int) -> CycleRun:
+    run = _launched("compost", shard_count)
+    if run is not None:
+        return run
+    rule = CompostRule.from_settings(conf.compost(), clock.now())
+    silo = get_silo().balance
+
+    def create(dialect: Dialect) -> CycleRun:
+        wallets, grains = Compost.plan(rule, dialect)
+        return engine.new_run(
+            Compost.name,
+            dialect.using,
+            source="benchmark",
+            as_of=rule.as_of,
+            cutoff=rule.cutoff,
+            parameters={**rule.parameters(), "chunk_size": conf.chunk_size()},
+            planned_wallets=wallets,
+            planned_grains=grains,
+            shard_count=shard_count,
+            silo_before=silo,
+        )
+
+    kind, _ = engine.acquire(Compost, create, shard_count, Dialect())
+    return kind.run
+
+
+def _plan_redistribution(shard_count: int) -> CycleRun:
+    run = _launched("redistribution", shard_count)
+    if run is not None:
+        return run
+    settings = conf.redistribution()
+    rule = RedistributionRule.from_settings(settings, clock.now())
+    silo = get_silo().balance
+    parameters = {"rate": rates.format_rate(settings.rate), **rule.parameters()}
+
+    def create(dialect: Dialect) -> CycleRun:
+        run = engine.new_run(
+            Redistribution.name,
+            dialect.using,
+            source="benchmark",
+            as_of=rule.as_of,
+            parameters={
+                **parameters,
+                "chunk_size": conf.chunk_size(),
+                "pool": rates.floor_share(silo, settings.rate),
+            },
+            shard_count=shard_count,
+            silo_before=silo,
+        )
+        Redistribution.write_plan(run, rule, silo, dialect)
+        return run
+
+    kind, _ = engine.acquire(Redistribution, create, shard_count, Dialect())
+    return kind.run
+
+
+class ShardsInProcesses:
+    """Plan a run of ``processes`` shards here, then drive shard n in worker process n,
+    all at once. The workers start and connect in ``prepare`` (before the clock starts,
+    as a task queue's workers are up before a run is queued); the clock covers planning
+    and driving."""
+
+    def __init__(self, plan, processes: int) -> None:
+        self.plan, self.processes, self.workers = plan, processes, []
+
+    def prepare(self) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.shard_worker", str(number)],
+                env={**os.environ, "SAKA_BENCH_APP": f"saka_bench_shard_{number}"},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(1, self.processes + 1)
+        ]
+        for worker in self.workers:
+            line = worker.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"shard worker did not start:\n{line}{worker.stderr.read()}")
+
+    def __call__(self) -> tuple[int, int, list[float]]:
+        import json
+
+        cycle = self.plan(self.processes)
+        for worker in self.workers:
+            worker.stdin.write(f"{cycle.pk}\n")
+            worker.stdin.flush()
+        holds: list[float] = []
+        CHUNK_STATEMENTS.clear()
+        for worker in self.workers:
+            out, err = worker.communicate()
+            if worker.returncode != 0:
+                raise RuntimeError(f"shard worker failed:\n{err}")
+            shard = json.loads(out.strip().splitlines()[-1])
+            holds += shard["lock_holds"]
+            STATEMENTS[0] += shard["statements"]
+            CHUNK_STATEMENTS.extend(shard["chunk_statements"])
+        cycle.refresh_from_db()
+        if cycle.status != CycleRun.Status.COMPLETED:
+            raise RuntimeError(f"run {cycle.pk} ended {cycle.status}: {cycle.error}")
+        return cycle.wallets_done, cycle.chunks_done, holds
 
 
 VARIANTS = {
@@ -284,6 +435,14 @@ VARIANTS = {
     "saka": ("compost", saka_compost()),
     "saka_500": ("compost", saka_compost(500)),
     "saka_5000": ("compost", saka_compost(5000)),
-    "saka_redistribute": ("redistribution", saka_redistribute),
+    "saka_redistribute": ("redistribution", saka_redistribute()),
     "floor_redistribute": ("redistribution", floor_redistribute),
 }
+for _name, (_kind, _shards, _processes) in SHARDED.items():
+    if _processes > 1:
+        _plan = _plan_compost if _kind == "compost" else _plan_redistribution
+        VARIANTS[_name] = (_kind, ShardsInProcesses(_plan, _processes))
+    elif _kind == "compost":
+        VARIANTS[_name] = (_kind, saka_compost(shards=_shards))
+    else:
+        VARIANTS[_name] = (_kind, saka_redistribute(shards=_shards))
