@@ -260,7 +260,7 @@ one run on the same data:
 ```bash
 python -m benchmarks.run --db postgres --members 100000 1000000 --repeat 3 --before 04f4027
 python -m benchmarks.run --db sqlite --members 100000 --repeat 3
-python -m benchmarks.eligibility_index 1000000     # the index question, below the table
+python -m benchmarks.eligibility_index 1000000     # the index question (docs/databases.md)
 ```
 
 Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`), psycopg and matplotlib
