@@ -66,23 +66,74 @@ def _launch(plan: engine.CyclePlan | CycleReport) -> dict[str, Any]:
     return _result(launched.report, status="enqueued", shard_tasks=shard_tasks)
 
 
-def compost(*, shards: int | None = None, chunk_size: int | None = None) -> dict[str, Any]:
-    """Start (or resume) a compost run and enqueue one task per shard."""
+def _done_for(kind: str, scheduled_for: str | None) -> dict[str, Any] | None:
+    """The answer to a second delivery of a scheduled start: the occurrence it was
+    scheduled for already has its run (completed, skipped or still going)."""
+    if not scheduled_for:
+        return None
+    run = (
+        CycleRun.objects.using(alias())
+        .filter(kind=kind, parameters__scheduled_for=scheduled_for)
+        .order_by("pk")
+        .first()
+    )
+    if run is None:
+        return None
+    return {
+        "status": "already_done",
+        "run_id": run.pk,
+        "run_status": run.status,
+        "scheduled_for": scheduled_for,
+    }
+
+
+def compost(
+    *,
+    shards: int | None = None,
+    chunk_size: int | None = None,
+    scheduled_for: str | None = None,
+) -> dict[str, Any]:
+    """Start (or resume) a compost run and enqueue one task per shard.
+
+    ``scheduled_for`` is the occurrence of the schedule that started it (django-q2
+    passes it to the schedules ``saka_schedules`` creates): delivered again for the
+    same occurrence, the task finds that occurrence's run and starts nothing.
+    """
+    done = _done_for(CycleRun.Kind.COMPOST, scheduled_for)
+    if done is not None:
+        return done
     return _launch(
-        plan_compost(shards=shards, chunk_size=chunk_size, source="django_saka.tasks.compost")
+        plan_compost(
+            shards=shards,
+            chunk_size=chunk_size,
+            source="django_saka.tasks.compost",
+            scheduled_for=scheduled_for,
+        )
     )
 
 
 def redistribute(
-    *, rate: Any = None, shards: int | None = None, chunk_size: int | None = None
+    *,
+    rate: Any = None,
+    shards: int | None = None,
+    chunk_size: int | None = None,
+    scheduled_for: str | None = None,
 ) -> dict[str, Any]:
-    """Start (or resume) a redistribution run and enqueue one task per shard."""
+    """Start (or resume) a redistribution run and enqueue one task per shard.
+
+    ``scheduled_for`` as for :func:`compost`: a second delivery for the same
+    occurrence does not pay out a second time.
+    """
+    done = _done_for(CycleRun.Kind.REDISTRIBUTION, scheduled_for)
+    if done is not None:
+        return done
     return _launch(
         plan_redistribution(
             rate=rate,
             shards=shards,
             chunk_size=chunk_size,
             source="django_saka.tasks.redistribute",
+            scheduled_for=scheduled_for,
         )
     )
 

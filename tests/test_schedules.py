@@ -101,3 +101,12 @@ def test_the_first_run_is_read_in_django_q2s_time_zone_as_the_later_ones(monkeyp
     first = next_run("0 4 * * *", after)
     assert first == datetime(2026, 1, 6, 4, 0, tzinfo=ZoneInfo("Europe/Paris"))
     assert first.astimezone(dt_timezone.utc).hour == 3
+
+
+def test_the_cycle_schedules_pass_their_occurrence_to_the_task():
+    _call("sync")
+    kwargs = dict(Schedule.objects.values_list("name", "intended_date_kwarg"))
+    assert kwargs["django_saka.compost"] == kwargs["django_saka.redistribution"] == "scheduled_for"
+    assert kwargs["django_saka.audit"] is None
+    Schedule.objects.filter(name="django_saka.compost").update(intended_date_kwarg=None)
+    assert "update  django_saka.compost" in _call("sync")

@@ -138,3 +138,30 @@ def test_inside_a_transaction_the_shards_are_enqueued_at_commit():
         assert result["shard_tasks"] == []  # nothing a worker could look for yet
     assert len(result["shard_tasks"]) == 2
     assert CycleRun.objects.get(pk=result["run_id"]).status == "completed"
+
+
+@pytest.mark.parametrize("task", ["compost", "redistribute"])
+def test_a_scheduled_start_delivered_twice_starts_one_run(task):
+    """django-q2 passes the schedule's occurrence (``scheduled_for``); a second delivery
+    for the same occurrence finds its run and starts nothing, so a redistribution does
+    not pay out twice."""
+    from django_saka.models import Silo
+
+    seed_wallets([5000] * 2, last_activity_at=LONG_AGO)
+    if task == "redistribute":
+        services.compost()
+        seed_wallets([10] * 3, last_activity_at=timezone.now() - timedelta(days=1))
+    occurrence = "2026-12-01T04:00:00+00:00"
+    first = getattr(tasks, task)(scheduled_for=occurrence)
+    silo = Silo.objects.get().balance
+    again = getattr(tasks, task)(scheduled_for=occurrence)
+    assert again == {
+        "status": "already_done",
+        "run_id": first["run_id"],
+        "run_status": "completed",
+        "scheduled_for": occurrence,
+    }
+    assert Silo.objects.get().balance == silo
+    assert CycleRun.objects.get(pk=first["run_id"]).parameters["scheduled_for"] == occurrence
+    next_time = getattr(tasks, task)(scheduled_for="2026-12-08T04:00:00+00:00")
+    assert next_time["status"] != "already_done"

@@ -87,9 +87,12 @@ def plan_compost(
     now: datetime | None = None,
     shards: int | None = None,
     source: str = "api",
+    scheduled_for: str | None = None,
 ) -> engine.CyclePlan | CycleReport:
     """Check the arguments of :func:`compost` and prepare its run; a report instead
-    when there is no run to start (compost disabled, or a dry run)."""
+    when there is no run to start (compost disabled, or a dry run). ``scheduled_for``
+    (the occurrence of a schedule that started it) is kept in the run's parameters."""
+    occasion = {"scheduled_for": scheduled_for} if scheduled_for else {}
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
     source = validation.source(source)
@@ -132,7 +135,7 @@ def plan_compost(
             source=source,
             as_of=rule.as_of,
             cutoff=rule.cutoff,
-            parameters={**rule.parameters(), "chunk_size": size},
+            parameters={**rule.parameters(), "chunk_size": size, **occasion},
             planned_wallets=wallets,
             planned_grains=grains,
             shard_count=shard_count,
@@ -151,7 +154,7 @@ def plan_compost(
             source=source,
             as_of=rule.as_of,
             cutoff=rule.cutoff,
-            parameters=rule.parameters(),
+            parameters={**rule.parameters(), **occasion},
         )
 
     return engine.CyclePlan(Compost, create, report_for, skipped, size, shard_count)

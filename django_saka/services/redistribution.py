@@ -58,9 +58,11 @@ def plan_redistribution(
     chunk_size: int | None = None,
     shards: int | None = None,
     source: str = "api",
+    scheduled_for: str | None = None,
 ) -> engine.CyclePlan | CycleReport:
     """Check the arguments of :func:`redistribute` and prepare its run; a report
-    instead when there is no run to start (disabled, or a dry run)."""
+    instead when there is no run to start (disabled, or a dry run). ``scheduled_for``
+    (the occurrence of a schedule that started it) is kept in the run's parameters."""
     size = engine.chunk_size_or_default(chunk_size)
     shard_count = engine.shards_or_default(shards)
     source = validation.source(source)
@@ -81,6 +83,8 @@ def plan_redistribution(
     if not settings.enabled:
         return replace(report, status="skipped", reason="disabled")
     parameters = {"rate": format_rate(applied_rate), **rule.parameters()}
+    if scheduled_for:
+        parameters["scheduled_for"] = scheduled_for
 
     if dry_run:
         started = time.perf_counter()

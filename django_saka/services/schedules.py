@@ -64,6 +64,16 @@ def wanted() -> dict[str, tuple[str, str]]:
     }
 
 
+# The tasks that start a cycle are told which occurrence of their schedule they run
+# for (django-q2's intended_date_kwarg), so a second delivery starts nothing.
+OCCURRENCE_KWARG = "scheduled_for"
+STARTS_A_CYCLE = {"django_saka.tasks.compost", "django_saka.tasks.redistribute"}
+
+
+def _occurrence_kwarg(func: str) -> str | None:
+    return OCCURRENCE_KWARG if func in STARTS_A_CYCLE else None
+
+
 def ours():
     return _schedule_model().objects.filter(name__startswith=PREFIX).order_by("name")
 
@@ -86,17 +96,20 @@ def sync(*, dry_run: bool = False) -> list[Change]:
                     cron=cron,
                     repeats=-1,
                     next_run=next_run(cron),
+                    intended_date_kwarg=_occurrence_kwarg(func),
                 )
-        elif (schedule.func, schedule.cron, schedule.schedule_type, schedule.repeats) != (
-            func,
-            cron,
-            schedule_model.CRON,
-            -1,
-        ):
+        elif (
+            schedule.func,
+            schedule.cron,
+            schedule.schedule_type,
+            schedule.repeats,
+            schedule.intended_date_kwarg,
+        ) != (func, cron, schedule_model.CRON, -1, _occurrence_kwarg(func)):
             changes.append(Change("update", name, cron, func))
             if not dry_run:
                 schedule.func, schedule.cron = func, cron
                 schedule.schedule_type, schedule.repeats = schedule_model.CRON, -1
+                schedule.intended_date_kwarg = _occurrence_kwarg(func)
                 schedule.next_run = next_run(cron)
                 schedule.save()
         else:
