@@ -58,6 +58,20 @@ def check_django_q(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 obj="settings.Q_CLUSTER",
             )
         )
+    lease = conf.run_lease_seconds() if isinstance(saka, Mapping) else 120
+    if isinstance(timeout, int) and isinstance(retry, int) and timeout < retry <= timeout + lease:
+        messages.append(
+            Warning(
+                f"Q_CLUSTER['retry'] ({retry} s) is not larger than Q_CLUSTER['timeout'] "
+                f"plus SAKA['RUN_LEASE_SECONDS'] ({timeout} + {lease} s): a shard task "
+                "handed out again after its worker died may find the shard still within "
+                "its lease, answer 'busy', and leave it to the resume_stalled schedule.",
+                hint=f"Set retry above {timeout + lease}, or keep the resume_stalled "
+                f"schedule (see {SCHEDULING_DOCS}).",
+                id="django_saka.W003",
+                obj="settings.Q_CLUSTER",
+            )
+        )
     return messages
 
 

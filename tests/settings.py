@@ -29,7 +29,7 @@ Q_CLUSTER = {
     "sync": True,
     "workers": 2,
     "timeout": 60,
-    "retry": 120,
+    "retry": 200,  # above timeout + RUN_LEASE_SECONDS (django_saka.W003)
     "catch_up": False,
 }
 
