@@ -115,7 +115,8 @@ def test_schedules_without_django_q_is_a_warning():
 
 
 @pytest.mark.parametrize(
-    ("retry", "timeout", "ids"), [(60, 60, ["django_saka.E011"]), (90, 60, [])]
+    ("retry", "timeout", "ids"),
+    [(60, 60, ["django_saka.E011"]), (90, 60, ["django_saka.W003"]), (181, 60, [])],
 )
 def test_retry_must_be_larger_than_timeout(retry, timeout, ids):
     assert _q_ids(Q_CLUSTER={"retry": retry, "timeout": timeout}) == ids
