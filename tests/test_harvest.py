@@ -77,7 +77,7 @@ def test_disabled_harvest_returns_none_and_writes_nothing(user):
 def test_daily_limit_resets_at_local_midnight_not_utc(user, monkeypatch):
     zone = ZoneInfo("Pacific/Kiritimati")
     clock = {"now": datetime(2026, 3, 10, 23, 30, tzinfo=zone)}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: clock["now"])
+    monkeypatch.setattr("django_saka.clock.now", lambda: clock["now"])
 
     services.harvest(user, "invest_bonus")
     with pytest.raises(DailyLimitReached):
@@ -131,7 +131,7 @@ def test_the_day_is_the_projects_not_the_activated_time_zone(user, monkeypatch):
     from django.utils import timezone as django_timezone
 
     clock = {"now": datetime(2026, 3, 10, 6, 30, tzinfo=dt_timezone.utc)}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: clock["now"])
+    monkeypatch.setattr("django_saka.clock.now", lambda: clock["now"])
     services.harvest(user, "invest_bonus")
     clock["now"] += timedelta(hours=1)
     with (

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def clock(monkeypatch):
     state = {}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: state["now"])
+    # The app's one clock, not django.utils.timezone.now, which Django itself uses.
+    monkeypatch.setattr("django_saka.clock.now", lambda: state["now"])
     return state
 
 
