@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import IntegrityError, connections
 from django.db import transaction as db_transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from .. import clock, conf, signals
 from ..conf import rules
@@ -89,12 +89,12 @@ def _boundaries(candidates: Candidates, shard_count: int, dialect: Dialect) -> l
         return [int(row[0]) for row in cursor.fetchall()]
 
 
-def split(kind: CycleKind, shard_count: int, dialect: Dialect, *, start_at: int = 0) -> None:
-    """Create the run's shards: ranges after ``start_at`` balanced by candidate count."""
+def split(kind: CycleKind, shard_count: int, dialect: Dialect) -> None:
+    """Create the run's shards: wallet-id ranges balanced by candidate count."""
     run = kind.run
     uppers = _boundaries(kind.candidates(dialect), shard_count, dialect) if shard_count > 1 else []
     uppers = [*uppers[:-1], LAST_WALLET_ID]  # the last shard also takes wallets created later
-    lowers = [start_at, *uppers[:-1]]
+    lowers = [0, *uppers[:-1]]
     now = clock.now()
     CycleShard.objects.using(dialect.using).bulk_create(
         CycleShard(
@@ -370,12 +370,7 @@ def _complete_shard(kind: CycleKind, shard: CycleShard, dialect: Dialect) -> boo
         run = CycleRun.objects.using(using).select_for_update().get(pk=kind.run.pk)
         set_shard_status(shard.pk, CycleShard.STATUS.completed, using, finished_at=clock.now())
         _sum_shards(run, using)
-        unfinished = (
-            CycleShard.objects.using(using)
-            .filter(run=run)
-            .exclude(status=CycleShard.STATUS.completed)
-        )
-        if run.active_kind is None or unfinished.exists():
+        if run.active_kind is None or _unfinished(run, using).exists():
             run.save(update_fields=_TOTALS)
             kind.run = run
             return False
@@ -406,12 +401,7 @@ def _close(run: CycleRun, using: str, note: str) -> None:
     """Close an unfinished run as failed and free its kind (abandon, unreadable run)."""
     now = clock.now()
     KINDS[run.kind].release(run, Dialect(using))
-    for shard_id in (
-        CycleShard.objects.using(using)
-        .filter(run=run)
-        .exclude(status=CycleShard.STATUS.completed)
-        .values_list("pk", flat=True)
-    ):
+    for shard_id in _unfinished(run, using).values_list("pk", flat=True):
         set_shard_status(shard_id, CycleShard.STATUS.failed, using, error=note)
     _sum_shards(run, using)
     run.status = CycleRun.Status.FAILED.value
@@ -426,13 +416,9 @@ def _close(run: CycleRun, using: str, note: str) -> None:
 
 def report_of(run: CycleRun, base: CycleReport, *, started: float | None = None) -> CycleReport:
     """The report of ``run`` as recorded, on top of what the service already knew."""
-    status = {
-        CycleRun.Status.COMPLETED: "completed",
-        CycleRun.Status.FAILED: "failed",
-    }.get(run.status, "running")
     return replace(
         base,
-        status=status,
+        status=str(run.status),  # "running", "completed" or "failed"
         run_id=run.pk,
         wallets_affected=run.wallets_done,
         grains_moved=run.grains_done,
@@ -599,11 +585,13 @@ def abandon(kind_name: str) -> CycleRun | None:
     return run
 
 
+def _unfinished(run: CycleRun, using: str | None) -> Any:
+    """The shards of ``run`` not yet completed."""
+    return (
+        CycleShard.objects.using(using).filter(run=run).exclude(status=CycleShard.STATUS.completed)
+    )
+
+
 def unfinished_shards(run: CycleRun) -> list[int]:
     """Numbers of the shards of ``run`` not yet completed (what tasks still have to do)."""
-    return list(
-        CycleShard.objects.using(run._state.db)
-        .filter(run=run)
-        .filter(~Q(status=CycleShard.STATUS.completed))
-        .values_list("number", flat=True)
-    )
+    return list(_unfinished(run, run._state.db).values_list("number", flat=True))
