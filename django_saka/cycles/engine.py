@@ -182,40 +182,46 @@ def acquire(
     using = dialect.using
     ensure_silo(using)
     now = clock.now()
-    unreadable: Exception | None = None
+
+    def attempt() -> tuple[CycleKind | None, bool, CycleRun | None, Exception | None]:
+        runs = CycleRun.objects.using(using).select_for_update()
+        existing = runs.filter(active_kind=kind_class.name).first()
+        if existing is None:
+            run = create(dialect)
+            kind = kind_class(run)
+            split(kind, shard_count, dialect)
+            return kind, False, None, None
+        if is_alive(existing, now):
+            _refuse_alive(existing, now)
+        try:
+            kind = kind_class(existing)
+        except Exception as error:  # any parameter it cannot read
+            _close(existing, using, _unreadable_note(error))
+            return None, False, existing, error
+        existing.status = CycleRun.Status.RUNNING
+        existing.heartbeat_at = now
+        existing.error = ""
+        existing.save(update_fields=["status", "heartbeat_at", "error"])
+        if not CycleShard.objects.using(using).filter(run=existing).exists():
+            _adopt_unsharded(existing, using)
+        return kind, True, None, None
+
     try:
-        with db_transaction.atomic(using=using):
-            runs = CycleRun.objects.using(using).select_for_update()
-            existing = runs.filter(active_kind=kind_class.name).first()
-            if existing is None:
-                run = create(dialect)
-                kind = kind_class(run)
-                split(kind, shard_count, dialect)
-                return kind, False
-            if is_alive(existing, now):
-                _refuse_alive(existing, now)
-            try:
-                kind = kind_class(existing)
-            except Exception as error:  # any parameter it cannot read
-                unreadable = error
-                _close(existing, using, _unreadable_note(error))
-            else:
-                existing.status = CycleRun.Status.RUNNING
-                existing.heartbeat_at = now
-                existing.error = ""
-                existing.save(update_fields=["status", "heartbeat_at", "error"])
-                if not CycleShard.objects.using(using).filter(run=existing).exists():
-                    _adopt_unsharded(existing, using)
-                return kind, True
+        # MariaDB/MySQL: two starters that both find no run hold the same gap lock
+        # on the active_kind index, and both inserts then deadlock; one is rolled
+        # back whole. Its retry waits for the other's commit and sees that run.
+        bound, resumed, closed, unreadable = atomic_with_retry(attempt, using=using)
     except IntegrityError:
         # Another starter inserted its run between our check and our insert.
         raise CycleAlreadyRunning(
             f"A {kind_class.name} run was started at the same moment."
         ) from None
-    assert unreadable is not None and existing is not None
+    if bound is not None:
+        return bound, resumed
+    assert closed is not None and unreadable is not None
     raise CycleFailed(
-        f"{existing.kind} run {existing.pk} {existing.error}. Start a new run.",
-        report=report_of(existing, CycleReport(kind=existing.kind, status="failed")),
+        f"{closed.kind} run {closed.pk} {closed.error}. Start a new run.",
+        report=report_of(closed, CycleReport(kind=closed.kind, status="failed")),
     ) from unreadable
 
 
