@@ -77,7 +77,12 @@ def test_the_audit_finds_a_row_removed_behind_the_triggers_back():
 
 
 def test_the_migration_is_reversible():
-    installed = ["saka_ledger_no_delete", "saka_ledger_no_update", "saka_ledger_user_deleted"]
+    installed = [
+        "saka_ledger_no_delete",
+        "saka_ledger_no_update",
+        "saka_ledger_user_deleted",
+        "saka_ledger_user_exists",
+    ]
     assert _trigger_names() == installed
     call_command("migrate", "django_saka", "0002", verbosity=0)
     try:
