@@ -389,7 +389,7 @@ against a floor of the same work written as plain SQL:
 
 ```bash
 python -m benchmarks.hot_path --db postgres mysql sqlite --members 100000 --seconds 15
-python -m benchmarks.hot_path --smoke --db sqlite postgres   # 300 members, 2 s a variant
+python -m benchmarks.hot_path --smoke --db sqlite postgres   # 300 members, 2 s, 1 and 4 processes
 ```
 
 Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`) and MariaDB on 127.0.0.1:3306
