@@ -1,6 +1,9 @@
 """Create the schema and seed N members into the benchmark database (a template).
 
-python -m benchmarks.prepare MEMBERS
+python -m benchmarks.prepare MEMBERS [--allowances]
+
+``--allowances`` also gives every wallet its block of harvest allowance
+(``seeding.grant_allowances``), as the hot-path benchmark wants.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import sys
 import time
 
 
-def main(members: int) -> None:
+def main(members: int, allowances: bool = False) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     import django
 
@@ -18,13 +21,15 @@ def main(members: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks.seeding import seed
+    from benchmarks.seeding import grant_allowances, seed
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     seed(connection, members)
+    if allowances:
+        grant_allowances(connection)
     print(f"seeded {members:,} members in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), "--allowances" in sys.argv[2:])

@@ -318,10 +318,141 @@ sampler too, so comparing them with the plain django-saka rows shows its own cos
 """
 
 
+HOT_PATH_VENDORS = {"postgres": "PostgreSQL", "mysql": "MariaDB", "sqlite": "SQLite"}
+# The issue's hot-path targets: throughput with 8 processes against the floor's, and
+# statements of a harvest after a wallet's first of the day.
+HOT_PATH_MIN_X_FLOOR, HOT_PATH_MAX_STATEMENTS = 0.7, 4
+
+
+def hot_path_table(document: dict) -> str:
+    """One row per variant and process count: throughput, its ratio to the floor's with
+    as many processes, latencies and statements per call."""
+    rows = [
+        "| variant | processes | calls/s | harvests/s | x floor | p50 (ms) | p99 (ms) "
+        "| harvest p99 (ms) | statements per harvest (first / later) | per spend | conserved |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for v in document["variants"]:
+        statements = v["statements"]
+        first, later, spend = (
+            _num(statements[kind]["mean"], ".1f")
+            for kind in ("harvest_first", "harvest_later", "spend")
+        )
+        label = "django-saka" if v["variant"] == "saka" else "floor: plain SQL"
+        errors = sum(v["errors"].values())
+        conserved = "yes" if v["conserved"] else "**NO**"
+        if errors:
+            conserved += f" ({errors:,} failed calls)"
+        rows.append(
+            f"| {label} | {v['processes']} | {v['calls_per_second']:,.0f} "
+            f"| {v['harvests_per_second']:,.0f} | {_num(v['x_floor'])} "
+            f"| {_num(v['all_ms']['p50'])} | {_num(v['all_ms']['p99'])} "
+            f"| {_num(v['harvest_ms']['p99'])} | {first} / {later} | {spend} | {conserved} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def hot_path_targets(documents: dict[str, dict]) -> list[tuple[str, str, str, bool]]:
+    """(target, goal, measured, met) for each database's hot path."""
+    rows = []
+    for vendor, document in sorted(documents.items()):
+        name = HOT_PATH_VENDORS.get(vendor, vendor)
+        saka = [v for v in document["variants"] if v["variant"] == "saka"]
+        eight = [v for v in saka if v["processes"] == 8]
+        if eight and eight[0]["x_floor_harvests"] is not None:
+            ratio = eight[0]["x_floor_harvests"]
+            rows.append(
+                (
+                    f"{name}: harvests/s with 8 processes vs floor",
+                    f"≥ {HOT_PATH_MIN_X_FLOOR}x",
+                    f"{ratio:.2f}x",
+                    ratio >= HOT_PATH_MIN_X_FLOOR,
+                )
+            )
+        later = max((v["statements"]["harvest_later"]["max"] or 0) for v in saka) if saka else 0
+        rows.append(
+            (
+                f"{name}: statements per harvest after the first",
+                f"≤ {HOT_PATH_MAX_STATEMENTS}",
+                str(later),
+                later <= HOT_PATH_MAX_STATEMENTS,
+            )
+        )
+    return rows
+
+
+_HOT_PATH_INTRO = """## Hot path
+
+Harvest is what every member's every action calls. `benchmarks/hot_path.py` measures
+harvests and spends per second through `services.harvest` and `services.spend`,
+against a floor of the same work written as plain SQL:
+
+```bash
+python -m benchmarks.hot_path --db postgres mysql sqlite --members 100000 --seconds 15
+python -m benchmarks.hot_path --smoke --db sqlite postgres   # 300 members, 2 s, 1 and 4 processes
+```
+
+Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`) and MariaDB on 127.0.0.1:3306
+(user `root`, `pip install mysqlclient`). Each variant starts from a fresh copy of the
+seeding above, with every wallet holding its block of harvest allowance (the steady
+state of a member who has harvested before: no harvest touches the silo row). Then 1,
+4 or 8 processes (1 on SQLite, which has one writer at a time), started together, each
+call for the given seconds on members picked at random from its own share of the
+population: a harvest of a reason with a daily limit too high to refuse (4 calls in 5)
+or a spend of one grain (1 in 5).
+
+- **django-saka**: `services.harvest(user, "bench_hot")` and
+  `services.spend(user, 1, "bench_spend")`, each its own transaction.
+- **floor: plain SQL**: the same work on the same connection, one transaction per call.
+  A harvest locks the wallet row (`FOR NO KEY UPDATE` on PostgreSQL, `FOR UPDATE` on
+  MariaDB; SQLite's `BEGIN IMMEDIATE` locks the database), counts the member's harvests
+  of that reason today, inserts the ledger row and updates the wallet's balance,
+  lifetime total, allowance and activity time: four statements. A spend locks, inserts
+  and updates: three.
+
+Columns: *calls/s* are harvests and spends together, summed over the processes;
+*x floor* is harvests per second against the floor's with as many processes; *p50* and
+*p99* are the latencies of all calls (from the call to its commit), *harvest p99* of
+harvests alone; *statements* are those one call sends, BEGIN and COMMIT not counted, on
+average — a wallet's first harvest of the day apart from its later ones (each process
+harvests its own share of the members, so it knows which is the first); *conserved* is
+the ledger audit after the run.
+"""
+
+
+def hot_path_section(documents: dict[str, dict]) -> list[str]:
+    if not documents:
+        return []
+    parts = [_HOT_PATH_INTRO]
+    parts.append("| target | goal | measured | met |\n|---|---|---|---|")
+    parts += [
+        f"| {t} | {g} | {m} | {'yes' if ok else '**no**'} |"
+        for t, g, m, ok in hot_path_targets(documents)
+    ]
+    parts.append("")
+    order = list(HOT_PATH_VENDORS)
+    for vendor in sorted(documents, key=lambda v: order.index(v) if v in order else len(order)):
+        document = documents[vendor]
+        parts.append(
+            f"### {HOT_PATH_VENDORS.get(vendor, vendor)}, {document['members']:,} wallets\n"
+        )
+        parts.append(
+            f"Measured {document['date']} on {document['machine']['cpus']} CPUs, Python "
+            f"{document['machine']['python']}, {document['seconds_per_variant']:g} s per "
+            f"variant, commit `{document['code']}`, seeding {document['seeding']}.\n"
+        )
+        parts.append(hot_path_table(document))
+    return parts
+
+
 def write_docs(results_dir: Path, docs_dir: Path) -> None:
     documents = {}
+    hot_path = {}
     for path in sorted(results_dir.glob("*.json")):
         document = json.loads(path.read_text())
+        if document.get("benchmark") == "hot_path":
+            hot_path[document["db"]] = document
+            continue
         documents[(document["db"], document["members"])] = document
     parts = [_INTRO]
     goals = targets(documents)
@@ -353,6 +484,7 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
         if before_table(document):
             parts.append("### 1 shard against before the cycle engine\n")
             parts.append(before_table(document))
+    parts += hot_path_section(hot_path)
     (docs_dir / "benchmarks.md").write_text("\n".join(parts))
 
 

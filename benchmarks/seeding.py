@@ -14,6 +14,9 @@ Balances are 100..499 grains (``100 + id % 400``, less the earlier compost for t
 third group). The silo holds 40 grains per member returned by a closed account,
 plus what the earlier compost took; a redistribution at the default 5% gives each
 active member about 3 grains.
+
+The same SQL seeds PostgreSQL, SQLite and MariaDB (the users come from
+``generate_series``, a recursive CTE and MariaDB's sequence engine).
 """
 
 from __future__ import annotations
@@ -41,14 +44,36 @@ SELECT '!', 0, 'm' || n, '', '', '', 0, 1, strftime('%%Y-%%m-%%d %%H:%%M:%%f', '
 FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < %s)
       SELECT n FROM seq)
 """
-_NOW = {"postgresql": "NOW()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
+# MariaDB's sequence engine (seq_1_to_N): a recursive CTE stops at 1,000 rows there.
+_MYSQL_USERS = """
+INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,
+                       is_staff, is_active, date_joined)
+SELECT '!', FALSE, CONCAT('m', seq), '', '', '', FALSE, TRUE, UTC_TIMESTAMP(6)
+FROM seq_1_to_{members}
+"""
+_NOW = {
+    "postgresql": "NOW()",
+    "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')",
+    # The MySQL backend stores UTC (USE_TZ) in DATETIME columns.
+    "mysql": "UTC_TIMESTAMP(6)",
+}
 
 
 def _days_ago(vendor: str, days: str) -> str:
     """SQL for the moment ``days`` (an SQL integer expression) days ago."""
     if vendor == "postgresql":
         return f"NOW() - ({days}) * INTERVAL '1 day'"
+    if vendor == "mysql":
+        return f"UTC_TIMESTAMP(6) - INTERVAL ({days}) DAY"
     return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-' || ({days}) || ' days')"
+
+
+def _users_sql(vendor: str, members: int) -> tuple[str, list[int]]:
+    if vendor == "postgresql":
+        return _PG_USERS, [members]
+    if vendor == "mysql":
+        return _MYSQL_USERS.format(members=int(members)), []
+    return _SQLITE_USERS, [members]
 
 
 def _wallet_sql(vendor: str) -> str:
@@ -56,7 +81,8 @@ def _wallet_sql(vendor: str) -> str:
     low, high = ACTIVE_GROUPS
     group = f"id %% {ELIGIBLE_EVERY}"
     harvested = "100 + id %% 400"
-    composted = f"CASE WHEN {group} > {high} THEN ({harvested}) / 10 ELSE 0 END"
+    div = "DIV" if vendor == "mysql" else "/"  # MySQL's "/" is decimal division
+    composted = f"CASE WHEN {group} > {high} THEN ({harvested}) {div} 10 ELSE 0 END"
     activity = (
         f"CASE WHEN {group} = 0 THEN {_days_ago(vendor, '365')}"
         f" WHEN {group} BETWEEN {low} AND {high} THEN {_days_ago(vendor, '1 + id %% 89')}"
@@ -78,7 +104,7 @@ def seed(connection, members: int) -> None:
     now = _NOW[vendor]
     silo = members * SILO_PER_MEMBER
     with connection.cursor() as cursor:
-        cursor.execute(_PG_USERS if vendor == "postgresql" else _SQLITE_USERS, [members])
+        cursor.execute(*_users_sql(vendor, members))
         cursor.execute(_wallet_sql(vendor), [])
         cursor.execute(
             """
@@ -116,7 +142,38 @@ def seed(connection, members: int) -> None:
             " WHERE id = 1",
             [silo + composted, silo, composted],
         )
-        cursor.execute("ANALYZE" if vendor == "sqlite" else "VACUUM ANALYZE", [])
+        _analyze(cursor, vendor)
+
+
+def _analyze(cursor, vendor: str) -> None:
+    if vendor == "postgresql":
+        cursor.execute("VACUUM ANALYZE", [])
+    elif vendor == "mysql":
+        cursor.execute("ANALYZE TABLE auth_user, django_saka_wallet, django_saka_transaction", [])
+        cursor.fetchall()
+    else:
+        cursor.execute("ANALYZE", [])
+
+
+def grant_allowances(connection) -> None:
+    """Give every wallet the block of harvest allowance its first harvest would take
+    from the silo (services/silo.grant_allowance), and take it from the silo's
+    ``unissued``: the steady state of members who have harvested before, whose
+    harvests do not touch the silo row. Two set-based statements."""
+    from django_saka.constants import ALLOWANCE_BLOCK
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_saka_wallet WHERE allowance < %s", [1])
+        (count,) = cursor.fetchone()
+        cursor.execute(
+            "UPDATE django_saka_wallet SET allowance = %s WHERE allowance < %s",
+            [ALLOWANCE_BLOCK, 1],
+        )
+        cursor.execute(
+            "UPDATE django_saka_silo SET unissued = unissued - %s WHERE id = 1",
+            [count * ALLOWANCE_BLOCK],
+        )
+        _analyze(cursor, connection.vendor)
 
 
 # --- templates: seed once, copy before every repetition ---------------------------------
@@ -135,6 +192,37 @@ def pg_recreate(name: str, template: str | None = None) -> None:
             admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         else:
             admin.execute(f"CREATE DATABASE {name}")
+
+
+def mysql_admin():
+    import MySQLdb
+
+    return MySQLdb.connect(
+        host=os.environ.get("SAKA_MYSQL_HOST", "127.0.0.1"),
+        user=os.environ.get("SAKA_MYSQL_USER", "root"),
+        password=os.environ.get("SAKA_MYSQL_PASSWORD", ""),
+        autocommit=True,
+    )
+
+
+def mysql_recreate(name: str) -> None:
+    """MariaDB has no template databases: a fresh copy is migrated and seeded again."""
+    admin = mysql_admin()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    finally:
+        admin.close()
+
+
+def mysql_drop(name: str) -> None:
+    admin = mysql_admin()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    finally:
+        admin.close()
 
 
 def sqlite_copy(template: Path, target: Path) -> None:

@@ -1,4 +1,5 @@
-"""Settings for the benchmark scripts: a PostgreSQL database of their own (or SQLite)."""
+"""Settings for the benchmark scripts: a PostgreSQL database of their own (or SQLite,
+or MariaDB for the hot path)."""
 
 import os
 
@@ -23,6 +24,17 @@ if os.environ.get("SAKA_BENCH_DB", "postgres") == "postgres":
             "OPTIONS": {"application_name": os.environ.get("SAKA_BENCH_APP", "saka_bench")},
         }
     }
+elif os.environ["SAKA_BENCH_DB"] == "mysql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": os.environ.get("SAKA_MYSQL_HOST", "127.0.0.1"),
+            "USER": os.environ.get("SAKA_MYSQL_USER", "root"),
+            "PASSWORD": os.environ.get("SAKA_MYSQL_PASSWORD", ""),
+            "NAME": os.environ.get("SAKA_BENCH_DB_NAME", "saka_bench"),
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
+    }
 else:
     DATABASES = {
         "default": {
@@ -43,5 +55,8 @@ SAKA = {
         "manual_adjust": {"reward": None, "max_amount": 10**6},
         # What the latency prober harvests during a run: no daily limit.
         "bench_tick": {"reward": 1},
+        # What the hot-path benchmark harvests: a daily limit, so every harvest counts
+        # the member's harvests of the day, set high enough never to refuse one.
+        "bench_hot": {"reward": 1, "daily_limit": 1_000_000},
     },
 }

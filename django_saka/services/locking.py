@@ -6,33 +6,13 @@ from django.db import connections
 
 from ..db import alias
 from ..models import Wallet
-from .users import is_active_of_wallet_user, require_active_user
+from .statements import LockedWallet, lock_wallet
+from .users import require_active_user
 
-_LOCKED_FIELDS = ("id", "user_id", "balance", "total_harvested", "total_spent", "allowance")
-
-
-def lock_wallet(user_id: int) -> Wallet | None:
-    """Lock the user's wallet row for the rest of the transaction, or None if it has none.
-
-    PostgreSQL takes FOR NO KEY UPDATE, which does not block inserts of rows that
-    reference the wallet; other backends take FOR UPDATE (SQLite locks the whole
-    database on the first write instead). The same statement reads the user's
-    ``is_active`` into ``wallet.user_is_active`` (None when the user model has no
-    such field).
-    """
-    using = alias()
-    no_key = connections[using].features.has_select_for_no_key_update
-    locked = Wallet.objects.using(using).select_for_update(no_key=no_key).only(*_LOCKED_FIELDS)
-    is_active = is_active_of_wallet_user()
-    if is_active is not None:
-        locked = locked.annotate(user_is_active=is_active)
-    wallet = locked.filter(user_id=user_id).first()
-    if wallet is not None and is_active is None:
-        wallet.user_is_active = None
-    return wallet
+__all__ = ["LockedWallet", "lock_or_create_wallet", "lock_wallet"]
 
 
-def lock_or_create_wallet(user_id: int) -> Wallet:
+def lock_or_create_wallet(user_id: int) -> LockedWallet:
     """Lock the user's wallet, creating it first if the user has none yet.
 
     A deleted user is refused with :class:`InvalidUser` and a deactivated one with

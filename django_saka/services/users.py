@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import OuterRef, Subquery
 
 from ..exceptions import InactiveUser, InvalidUser
 
@@ -23,19 +22,6 @@ def has_is_active_field() -> bool:
     except FieldDoesNotExist:
         return False
     return field.concrete
-
-
-def is_active_of_wallet_user() -> Subquery | None:
-    """The wallet's user's ``is_active``, to annotate the wallet-locking query with, so
-    checking it costs no extra statement; None when the user model has no such field.
-
-    A subquery rather than a join: the locking clause then covers the wallet row only,
-    on every backend (MariaDB has no ``FOR UPDATE OF``), and the user row stays free.
-    """
-    if not has_is_active_field():
-        return None
-    users = get_user_model()._base_manager.filter(pk=OuterRef("user_id"))
-    return Subquery(users.values("is_active")[:1])
 
 
 def refuse_inactive(user_id: int, is_active: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 
 from .. import clock, conf, signals
 from ..clock import local_midnight
@@ -20,7 +20,7 @@ from ..exceptions import (
 )
 from ..models import Direction, Transaction, Wallet
 from ..wording import grains
-from . import validation
+from . import statements, validation
 from .locking import lock_or_create_wallet, lock_wallet
 from .results import Balance, SupportSummary, result_fields
 from .retry import atomic_with_retry
@@ -52,16 +52,16 @@ class _Request:
         )
 
     def write(self, now: Any) -> Transaction:
-        return Transaction.objects.using(alias()).create(
+        return statements.insert_ledger_row(
             user_id=self.user_id,
             direction=self.direction,
-            reason=self.reason,
             amount=self.amount,
+            reason=self.reason,
             metadata=self.metadata,
-            idempotency_key=self.key,
+            created_at=now,
+            key=self.key,
             content_type_id=self.content_type_id,
             object_id=self.object_id,
-            created_at=now,
         )
 
 
@@ -76,9 +76,14 @@ def _earlier_answer(request: _Request) -> Transaction | None:
     ``replayed`` so that the caller can tell it was already counted."""
     if request.key is None:
         return None
-    earlier = (
-        _ledger_in_write_db().filter(user_id=request.user_id, idempotency_key=request.key).first()
-    )
+    ledger = _ledger_in_write_db()
+    return _replay(request, ledger.filter(user_id=request.user_id, idempotency_key=request.key))
+
+
+def _replay(request: _Request, found: Any) -> Transaction | None:
+    """The earlier row in ``found`` (a queryset of at most one row), checked against
+    the request, or None."""
+    earlier = found.first()
     if earlier is not None and not request.matches(earlier):
         raise IdempotencyConflict(
             f"Idempotency key {request.key!r} was already used for a different request "
@@ -90,25 +95,18 @@ def _earlier_answer(request: _Request) -> Transaction | None:
     return earlier
 
 
-def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
-    """Refuse a harvest past the reason's daily count or amount; one indexed query."""
-    if not reason.has_daily_cap:
-        return
-    today = (
-        _ledger_in_write_db()
-        .harvests_since(user_id, reason.name, local_midnight())
-        .aggregate(count=Count("id"), grains=Sum("amount"))
-    )
-    if reason.daily_limit is not None and today["count"] >= reason.daily_limit:
+def _check_daily_caps(reason: Reason, today: statements.Today, amount: int) -> None:
+    """Refuse a harvest past the reason's daily count or amount, as counted by ``today``."""
+    if reason.daily_limit is not None and today.count >= reason.daily_limit:
         raise DailyLimitReached(
             f"Daily limit reached for {reason.name!r}: {reason.daily_limit} harvests a day.",
             reason=reason.name,
             limit=reason.daily_limit,
         )
-    if reason.daily_amount is not None and (today["grains"] or 0) + amount > reason.daily_amount:
+    if reason.daily_amount is not None and today.grains + amount > reason.daily_amount:
         raise DailyLimitReached(
             f"Daily amount reached for {reason.name!r}: at most {grains(reason.daily_amount)} "
-            f"a day, {grains(today['grains'] or 0)} already harvested today.",
+            f"a day, {grains(today.grains)} already harvested today.",
             reason=reason.name,
             limit=reason.daily_amount,
             kind="amount",
@@ -117,20 +115,17 @@ def _check_daily_caps(reason: Reason, user_id: int, amount: int) -> None:
 
 def _record(
     request: _Request,
-    wallet_id: int,
-    changes: dict[str, Any],
+    apply: Any,
     *,
     balance_after: int,
     signal: signals.Signal,
     **signal_arguments: Any,
 ) -> Transaction:
-    """Write the ledger row, apply ``changes`` to the locked wallet as the member's own
-    activity, and announce it after commit."""
+    """Write the ledger row, apply the change to the locked wallet as the member's own
+    activity (``apply(now)``), and announce it after commit."""
     now = clock.now()
     row = request.write(now)
-    Wallet.objects.using(alias()).filter(pk=wallet_id).update(
-        **changes, last_activity_at=now, modified=now
-    )
+    apply(now)
     signals.send_on_commit(
         signal,
         Transaction,
@@ -184,11 +179,24 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
     # A first harvest creates the wallet in this transaction: if anything below
     # refuses or fails, no empty wallet is left behind.
     wallet = lock_or_create_wallet(request.user_id)
-    earlier = _earlier_answer(request)
+    # After the lock, in a statement of its own (so it sees every harvest of this
+    # member committed before the lock was granted): today's count and, for a keyed
+    # request, the earlier row with that key.
+    today = None
+    if reason.has_daily_cap:
+        today = statements.harvests_today(
+            request.user_id, reason.name, local_midnight(), request.key
+        )
+        earlier = None
+        if today.earlier_id is not None:
+            earlier = _replay(request, _ledger_in_write_db().filter(pk=today.earlier_id))
+    else:
+        earlier = _earlier_answer(request)
     if earlier is not None:
         return earlier
     refuse_inactive(request.user_id, wallet.user_is_active)
-    _check_daily_caps(reason, request.user_id, request.amount)
+    if today is not None:
+        _check_daily_caps(reason, today, request.amount)
     if wallet.balance > MAX_GRAINS - request.amount or (
         wallet.total_harvested > MAX_GRAINS - request.amount
     ):
@@ -202,12 +210,9 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
         granted = grant_allowance(request.amount - wallet.allowance)
     return _record(
         request,
-        wallet.pk,
-        {
-            "balance": F("balance") + request.amount,
-            "total_harvested": F("total_harvested") + request.amount,
-            "allowance": F("allowance") + (granted - request.amount),
-        },
+        lambda now: statements.credit_wallet(
+            wallet.pk, request.amount, granted - request.amount, now
+        ),
         balance_after=wallet.balance + request.amount,
         signal=signals.harvested,
     )
@@ -265,16 +270,12 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
             f"Spending {grains(request.amount)} would take the wallet's lifetime total_spent "
             f"past {MAX_GRAINS}."
         )
+    # Burnt grains become room this wallet may harvest again, up to one block; the
+    # rest is not issued again (the bound then counts lifetime harvests).
+    allowance = min(wallet.allowance + request.amount, ALLOWANCE_BLOCK)
     return _record(
         request,
-        wallet.pk,
-        {
-            "balance": F("balance") - request.amount,
-            "total_spent": F("total_spent") + request.amount,
-            # Burnt grains become room this wallet may harvest again, up to one block;
-            # the rest is not issued again (the bound then counts lifetime harvests).
-            "allowance": min(wallet.allowance + request.amount, ALLOWANCE_BLOCK),
-        },
+        lambda now: statements.debit_wallet(wallet.pk, request.amount, allowance, now),
         balance_after=balance - request.amount,
         signal=signals.spent,
         target=target,
