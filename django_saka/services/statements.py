@@ -111,12 +111,19 @@ class _Statements:
         # harvest committed before the lock was granted).
         self.today_and_earlier = f"SELECT COUNT(*), SUM({t['amount']}), ({self.earlier}) {today}"
         columns = ", ".join(t[name] for name in _LEDGER_FIELDS)
-        self.insert = (
-            f"INSERT INTO {ledger} ({columns}) VALUES ({dialect.placeholders(len(_LEDGER_FIELDS))})"
-        )
+        values = dialect.placeholders(len(_LEDGER_FIELDS))
+        self.insert = f"INSERT INTO {ledger} ({columns}) VALUES ({values})"
         self.returning = connection.features.can_return_columns_from_insert
         if self.returning:
             self.insert += f" RETURNING {t['id']}"
+        # PostgreSQL writes the wallet and its ledger row in one statement (a
+        # data-modifying CTE): one round trip fewer on every harvest and spend. The
+        # row is inserted only if the wallet row was updated (FROM moved), so the two
+        # cannot part. Other backends send the two statements.
+        self.together = dialect.is_postgresql
+        self.insert_after_move = (
+            f"INSERT INTO {ledger} ({columns}) SELECT {values} FROM moved RETURNING {t['id']}"
+        )
         self.ledger_table = Transaction._meta.db_table
         self.ledger_pk = Transaction._meta.pk.column
         w.update({name: column(Wallet, name) for name in ("last_activity_at", "modified")})
@@ -187,8 +194,31 @@ def harvests_today(user_id: int, reason: str, since: datetime, key: str | None) 
     return Today(int(harvests), int(grains or 0), earlier_id)
 
 
-def insert_ledger_row(
+@dataclass(frozen=True)
+class WalletChange:
+    """What a harvest or a spend does to the locked wallet: ``statement`` names the
+    UPDATE of :class:`_Statements` (``credit`` or ``debit``), ``params`` its amounts."""
+
+    statement: str
+    params: tuple[int, ...]
+
+
+def credit(amount: int, allowance_change: int) -> WalletChange:
+    """A harvest: balance and lifetime total up by ``amount``, allowance changed by
+    ``allowance_change``."""
+    return WalletChange("credit", (amount, amount, allowance_change))
+
+
+def debit(amount: int, allowance: int) -> WalletChange:
+    """A spend: balance down and lifetime spent up by ``amount``; ``allowance`` is the
+    wallet's new allowance."""
+    return WalletChange("debit", (amount, amount, allowance))
+
+
+def record(
     *,
+    wallet_id: int,
+    change: WalletChange,
     user_id: int,
     direction: str,
     amount: int,
@@ -199,29 +229,45 @@ def insert_ledger_row(
     content_type_id: int | None,
     object_id: str | None,
 ) -> Transaction:
-    """Insert one ledger row and return it as a saved instance (as ``create()`` would)."""
+    """Apply ``change`` to the locked wallet as the member's own activity at
+    ``created_at`` and insert its ledger row; return the row as a saved instance (as
+    ``create()`` would). One statement on PostgreSQL, two elsewhere."""
     using = alias()
     connection = connections[using]
     statements = _statements(using)
-    params = [
+    moment = connection.ops.adapt_datetimefield_value(created_at)
+    update = getattr(statements, change.statement)
+    update_params = [*change.params, moment, moment, wallet_id]
+    row_params = [
         user_id,
         direction,
         amount,
         reason,
         statements.metadata_field.get_db_prep_save(metadata, connection),
-        connection.ops.adapt_datetimefield_value(created_at),
+        moment,
         key,
         content_type_id,
         object_id,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(statements.insert, params)
-        if statements.returning:
-            pk = cursor.fetchone()[0]
-        else:
-            pk = connection.ops.last_insert_id(
-                cursor, statements.ledger_table, statements.ledger_pk
+        if statements.together:
+            cursor.execute(
+                f"WITH moved AS ({update} RETURNING 1) {statements.insert_after_move}",
+                [*update_params, *row_params],
             )
+            written = cursor.fetchone()
+            if written is None:  # the wallet row was not there to update
+                raise RuntimeError(f"wallet {wallet_id} vanished under its lock")
+            pk = written[0]
+        else:
+            cursor.execute(statements.insert, row_params)
+            if statements.returning:
+                pk = cursor.fetchone()[0]
+            else:
+                pk = connection.ops.last_insert_id(
+                    cursor, statements.ledger_table, statements.ledger_pk
+                )
+            cursor.execute(update, update_params)
     values = {
         "id": pk,
         "user_id": user_id,
@@ -236,22 +282,3 @@ def insert_ledger_row(
         "run_id": None,
     }
     return Transaction.from_db(using, list(values), list(values.values()))
-
-
-def credit_wallet(wallet_id: int, amount: int, allowance_change: int, now: datetime) -> None:
-    """Add a harvest to the locked wallet: balance and lifetime total up by ``amount``,
-    allowance changed by ``allowance_change``, the member's activity recorded."""
-    _update(lambda s: s.credit, [amount, amount, allowance_change], wallet_id, now)
-
-
-def debit_wallet(wallet_id: int, amount: int, allowance: int, now: datetime) -> None:
-    """Take a spend from the locked wallet; ``allowance`` is the wallet's new allowance."""
-    _update(lambda s: s.debit, [amount, amount, allowance], wallet_id, now)
-
-
-def _update(statement: Any, params: list[Any], wallet_id: int, now: datetime) -> None:
-    using = alias()
-    connection = connections[using]
-    moment = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(statement(_statements(using)), [*params, moment, moment, wallet_id])

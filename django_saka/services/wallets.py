@@ -51,8 +51,10 @@ class _Request:
             and row.object_id == self.object_id
         )
 
-    def write(self, now: Any) -> Transaction:
-        return statements.insert_ledger_row(
+    def write(self, now: Any, wallet_id: int, change: statements.WalletChange) -> Transaction:
+        return statements.record(
+            wallet_id=wallet_id,
+            change=change,
             user_id=self.user_id,
             direction=self.direction,
             amount=self.amount,
@@ -115,17 +117,16 @@ def _check_daily_caps(reason: Reason, today: statements.Today, amount: int) -> N
 
 def _record(
     request: _Request,
-    apply: Any,
+    wallet_id: int,
+    change: statements.WalletChange,
     *,
     balance_after: int,
     signal: signals.Signal,
     **signal_arguments: Any,
 ) -> Transaction:
-    """Write the ledger row, apply the change to the locked wallet as the member's own
-    activity (``apply(now)``), and announce it after commit."""
-    now = clock.now()
-    row = request.write(now)
-    apply(now)
+    """Apply ``change`` to the locked wallet as the member's own activity, write its
+    ledger row, and announce it after commit."""
+    row = request.write(clock.now(), wallet_id, change)
     signals.send_on_commit(
         signal,
         Transaction,
@@ -210,9 +211,8 @@ def _apply_harvest(request: _Request, reason: Reason) -> Transaction:
         granted = grant_allowance(request.amount - wallet.allowance)
     return _record(
         request,
-        lambda now: statements.credit_wallet(
-            wallet.pk, request.amount, granted - request.amount, now
-        ),
+        wallet.pk,
+        statements.credit(request.amount, granted - request.amount),
         balance_after=wallet.balance + request.amount,
         signal=signals.harvested,
     )
@@ -275,7 +275,8 @@ def _apply_spend(request: _Request, target: Any) -> Transaction:
     allowance = min(wallet.allowance + request.amount, ALLOWANCE_BLOCK)
     return _record(
         request,
-        lambda now: statements.debit_wallet(wallet.pk, request.amount, allowance, now),
+        wallet.pk,
+        statements.debit(request.amount, allowance),
         balance_after=balance - request.amount,
         signal=signals.spent,
         target=target,
