@@ -318,6 +318,59 @@ sampler too, so comparing them with the plain django-saka rows shows its own cos
 """
 
 
+_AUDIT_INTRO = """## Ledger audit
+
+`saka_audit` on a long ledger (PostgreSQL), measured by
+
+```bash
+python -m benchmarks.audit_scale --rows 10000000 --members 1000000 --before REV
+```
+
+which seeds the members as above, then gives them a longer history (pairs of a harvest
+and a spend of the same 1..50 grains, written round by round so that a member's rows
+are spread over the table as time spreads them) until the ledger holds the rows asked
+for, every wallet still explained by its rows; then times `call_command("saka_audit")`
+on it (the audit passes), and the audit of commit `REV` on the same database. Times are
+medians of the repetitions, each statement's time from the middle one.
+"""
+
+
+def audit_table(document: dict) -> str:
+    """The audit's time now (and before, with ``--before``), and each statement's."""
+    lines = [
+        "| audit | commit | median (s) | repetitions (s) |",
+        "|---|---|---:|---:|",
+    ]
+    measured = []
+    if "before" in document:
+        measured.append(("before", document["before"]["rev"], document["before"]))
+    measured.append(("now", document["code"], document))
+    for label, rev, doc in measured:
+        runs = ", ".join(f"{s:.2f}" for s in doc["seconds_all"])
+        lines.append(f"| {label} | `{rev}` | {doc['seconds']:.2f} | {runs} |")
+    for label, _, doc in measured:
+        lines += ["", f"Statements, {label}:", "", "| statement | s |", "|---|---:|"]
+        for statement in doc["statements"]:
+            sql = statement["sql"].replace("|", "\\|")
+            lines.append(f"| `{sql}` | {statement['seconds']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def audit_section(results_dir: Path) -> str:
+    parts = []
+    for path in sorted((results_dir / "audit").glob("*.json")):
+        document = json.loads(path.read_text())
+        settings = ", ".join(f"`{k}` {v}" for k, v in document["settings"].items())
+        parts.append(
+            f"### {document['ledger_rows']:,} ledger rows, {document['wallets']:,} wallets\n\n"
+            f"Measured {document['date']} on {document['machine']['cpus']} CPUs, "
+            f"{document['repeat']} repetitions, commit `{document['code']}`; ledger table and "
+            f"indexes {document['ledger_mb']:,.0f} MB; server settings: {settings}.\n"
+        )
+        parts.append(audit_table(document))
+    return _AUDIT_INTRO + "\n" + "\n".join(parts) if parts else ""
+
+
 def write_docs(results_dir: Path, docs_dir: Path) -> None:
     documents = {}
     for path in sorted(results_dir.glob("*.json")):
@@ -353,6 +406,8 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
         if before_table(document):
             parts.append("### 1 shard against before the cycle engine\n")
             parts.append(before_table(document))
+    if audit := audit_section(results_dir):
+        parts.append(audit)
     (docs_dir / "benchmarks.md").write_text("\n".join(parts))
 
 

@@ -141,3 +141,51 @@ def sqlite_copy(template: Path, target: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(template, target)
+
+
+# --- a longer history: more ledger rows per member (the audit at scale) ------------------
+
+_EXTRA_ROWS = """
+INSERT INTO django_saka_transaction (user_id, direction, amount, reason, metadata, created_at)
+SELECT user_id, d.direction, 1 + (user_id + %s) %% 50, d.reason, '{}',
+       last_activity_at - (2 * %s + d.step) * INTERVAL '1 hour'
+FROM django_saka_wallet
+     CROSS JOIN (VALUES ('earn', 'bench_tick', 1), ('spend', 'bench_spend', 0))
+         AS d(direction, reason, step)
+WHERE id - %s < %s
+"""
+_EXTRA_TOTALS = """
+UPDATE django_saka_wallet w SET total_harvested = w.total_harvested + x.grains,
+                                total_spent = w.total_spent + x.grains
+FROM (SELECT v.id, SUM(1 + (v.user_id + g.n) %% 50) AS grains
+      FROM django_saka_wallet v
+           CROSS JOIN LATERAL generate_series(1, %s + CASE WHEN v.id - %s < %s THEN 1 ELSE 0 END)
+               AS g(n)
+      GROUP BY v.id) x
+WHERE x.id = w.id
+"""
+
+
+def extend_history(connection, rows: int) -> int:
+    """Add earn/spend pairs to the seeded members (PostgreSQL) until the ledger holds
+    about ``rows`` rows (within one), and keep every wallet explained by its rows: each
+    pair harvests and spends the same 1..50 grains before the member's last activity,
+    so balances stay as seeded and ``total_harvested`` / ``total_spent`` grow by the
+    pair's amount. The pairs are written round by round (every member's first pair,
+    then every member's second, ...), so a member's rows are spread over the table as
+    a ledger written over time spreads them, not stored side by side. Returns the
+    number of ledger rows."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")
+        present = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*), MIN(id) FROM django_saka_wallet")
+        members, first = cursor.fetchone()
+        pairs = max(0, rows - present) // 2
+        each, more = divmod(pairs, members)  # the first ``more`` wallets get one pair more
+        for round_ in range(1, each + (1 if more else 0) + 1):
+            limit = members if round_ <= each else more
+            cursor.execute(_EXTRA_ROWS, [round_, round_, first, limit])
+        cursor.execute(_EXTRA_TOTALS, [each, first, more])
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")
+        return cursor.fetchone()[0]
