@@ -18,11 +18,12 @@ def main(members: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks.seeding import seed
+    from benchmarks.seeding import create_minimal_ledger, seed
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     seed(connection, members)
+    create_minimal_ledger(connection)  # for the minimal-ledger floors
     print(f"seeded {members:,} members in {time.perf_counter() - started:.1f} s", flush=True)
 
 
