@@ -21,13 +21,14 @@ def main(members: int, allowances: bool = False) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks.seeding import grant_allowances, seed
+    from benchmarks.seeding import create_minimal_ledger, grant_allowances, seed
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     seed(connection, members)
     if allowances:
         grant_allowances(connection)
+    create_minimal_ledger(connection)  # for the minimal-ledger floors
     print(f"seeded {members:,} members in {time.perf_counter() - started:.1f} s", flush=True)
 
 

@@ -229,3 +229,102 @@ def sqlite_copy(template: Path, target: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(template, target)
+
+
+# --- a longer history: more ledger rows per member (the audit at scale) ------------------
+
+_EXTRA_ROWS = """
+INSERT INTO django_saka_transaction (user_id, direction, amount, reason, metadata, created_at)
+SELECT user_id, d.direction, 1 + (user_id + %s) %% 50, d.reason, '{}',
+       last_activity_at - (2 * %s + d.step) * INTERVAL '1 hour'
+FROM django_saka_wallet
+     CROSS JOIN (VALUES ('earn', 'bench_tick', 1), ('spend', 'bench_spend', 0))
+         AS d(direction, reason, step)
+WHERE id - %s < %s
+ORDER BY md5(user_id || '-' || %s)
+"""
+_EXTRA_TOTALS = """
+UPDATE django_saka_wallet w SET total_harvested = w.total_harvested + x.grains,
+                                total_spent = w.total_spent + x.grains
+FROM (SELECT v.id, SUM(1 + (v.user_id + g.n) %% 50) AS grains
+      FROM django_saka_wallet v
+           CROSS JOIN LATERAL generate_series(1, %s + CASE WHEN v.id - %s < %s THEN 1 ELSE 0 END)
+               AS g(n)
+      GROUP BY v.id) x
+WHERE x.id = w.id
+"""
+
+
+def extend_history(connection, rows: int) -> int:
+    """Add earn/spend pairs to the seeded members (PostgreSQL) until the ledger holds
+    about ``rows`` rows (within one), and keep every wallet explained by its rows: each
+    pair harvests and spends the same 1..50 grains before the member's last activity,
+    so balances stay as seeded and ``total_harvested`` / ``total_spent`` grow by the
+    pair's amount. The pairs are written round by round (every member's first pair,
+    then every member's second, ...), each round in a shuffled order of the members,
+    so a member's rows lie far apart in the table, next to other members' rows, as in
+    a ledger written over time: reading them member by member (in index order) is
+    random access, not a few sequential streams. Returns the number of ledger rows."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")
+        present = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*), MIN(id) FROM django_saka_wallet")
+        members, first = cursor.fetchone()
+        pairs = max(0, rows - present) // 2
+        each, more = divmod(pairs, members)  # the first ``more`` wallets get one pair more
+        for round_ in range(1, each + (1 if more else 0) + 1):
+            limit = members if round_ <= each else more
+            cursor.execute(_EXTRA_ROWS, [round_, round_, first, limit, round_])
+        cursor.execute(_EXTRA_TOTALS, [each, first, more])
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")
+        return cursor.fetchone()[0]
+
+
+# --- the minimal ledger: the floor without the ledger's schema ---------------------------
+
+APP_LEDGER = "django_saka_transaction"
+MINIMAL_LEDGER = "bench_minimal_ledger"
+
+
+def _minimal_ledger_ddl_sqlite(cursor) -> str:
+    cursor.execute(f"PRAGMA table_info({APP_LEDGER})")
+    columns = []
+    for _, name, kind, notnull, _, pk in cursor.fetchall():
+        if pk:
+            columns.append(f'"{name}" integer NOT NULL PRIMARY KEY AUTOINCREMENT')
+        else:
+            columns.append(f'"{name}" {kind}' + (" NOT NULL" if notnull else ""))
+    return f"CREATE TABLE {MINIMAL_LEDGER} ({', '.join(columns)})"
+
+
+def create_minimal_ledger(connection) -> None:
+    """A copy of the ledger with the ledger's columns (and their NOT NULL), a primary key
+    and the member-history index on (user_id, created_at), and nothing else: no foreign
+    key, no unique or check constraint, no other index, no trigger. Filled with the
+    ledger's rows as seeded (same ids), so the floors that write to it start from the
+    same data as the app's ledger."""
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            # LIKE copies columns, NOT NULL, defaults and the identity (a sequence of its
+            # own); not constraints, indexes, foreign keys or triggers.
+            cursor.execute(
+                f"CREATE TABLE {MINIMAL_LEDGER} (LIKE {APP_LEDGER} INCLUDING DEFAULTS"
+                " INCLUDING IDENTITY)"
+            )
+            cursor.execute(f"ALTER TABLE {MINIMAL_LEDGER} ADD PRIMARY KEY (id)")
+        else:
+            cursor.execute(_minimal_ledger_ddl_sqlite(cursor))
+        cursor.execute(
+            f"CREATE INDEX {MINIMAL_LEDGER}_history ON {MINIMAL_LEDGER} (user_id, created_at)"
+        )
+        cursor.execute(f"INSERT INTO {MINIMAL_LEDGER} SELECT * FROM {APP_LEDGER}")
+        if vendor == "postgresql":
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{MINIMAL_LEDGER}', 'id'),"
+                f" (SELECT MAX(id) FROM {MINIMAL_LEDGER}))"
+            )
+            cursor.execute(f"VACUUM ANALYZE {MINIMAL_LEDGER}")
+        else:
+            cursor.execute(f"ANALYZE {MINIMAL_LEDGER}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from fractions import Fraction
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from benchmarks import seeding
 from benchmarks.variants_list import SHARDED
 from django_saka import clock, conf, rates, services
 from django_saka.cycles import engine
@@ -114,7 +116,7 @@ _ELIGIBLE_SQL = (
 )
 
 
-def _floor_compost_pg(now, cutoff) -> int:
+def _floor_compost_pg(now, cutoff, ledger: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -130,8 +132,9 @@ def _floor_compost_pg(now, cutoff) -> int:
                 FROM chosen c WHERE w.id = c.id
                 RETURNING c.user_id, c.amount
             ), ledger AS (
-                INSERT INTO django_saka_transaction (user_id, direction, amount, reason,
-                                                     metadata, created_at)
+                INSERT INTO """
+            + ledger
+            + """ (user_id, direction, amount, reason, metadata, created_at)
                 SELECT user_id, 'spend', amount, 'compost', '{}', %s FROM debited
             ), silo AS (
                 UPDATE django_saka_silo
@@ -147,12 +150,12 @@ def _floor_compost_pg(now, cutoff) -> int:
         return cursor.fetchone()[0]
 
 
-def _floor_compost_sqlite(now, cutoff) -> int:
+def _floor_compost_sqlite(now, cutoff, ledger: str) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     now_value, cutoff_value = adapt(now), adapt(cutoff)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO django_saka_transaction (user_id, direction, amount, reason,"
+            f"INSERT INTO {ledger} (user_id, direction, amount, reason,"
             " metadata, created_at) SELECT user_id, 'spend', balance / 10, 'compost', '{}', %s"
             " FROM django_saka_wallet WHERE " + _ELIGIBLE_SQL,
             [now_value, cutoff_value, cutoff_value],
@@ -173,17 +176,18 @@ def _floor_compost_sqlite(now, cutoff) -> int:
         return moved
 
 
-def floor_compost() -> tuple[int, int, list[float]]:
+def floor_compost(ledger: str = seeding.APP_LEDGER) -> tuple[int, int, list[float]]:
     """Everything eligible in one transaction of set-based SQL: one statement on
-    PostgreSQL, three on SQLite (which has no data-modifying CTEs)."""
+    PostgreSQL, three on SQLite (which has no data-modifying CTEs). Ledger rows go to
+    ``ledger``: the app's, or the minimal ledger (seeding.create_minimal_ledger)."""
     now = timezone.now()
     cutoff = now - INACTIVITY
     started = time.perf_counter()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            moved = _floor_compost_pg(now, cutoff)
+            moved = _floor_compost_pg(now, cutoff, ledger)
         else:
-            moved = _floor_compost_sqlite(now, cutoff)
+            moved = _floor_compost_sqlite(now, cutoff, ledger)
     return moved, 1, [time.perf_counter() - started]
 
 
@@ -195,9 +199,9 @@ def _redistribution_eligible() -> tuple[str, list]:
     return rule.where_sql(Dialect())
 
 
-def floor_redistribute() -> tuple[int, int, list[float]]:
+def floor_redistribute(ledger: str = seeding.APP_LEDGER) -> tuple[int, int, list[float]]:
     """Credit every eligible wallet in one transaction: the silo's share counted, then
-    wallets, ledger rows and silo with set-based SQL."""
+    wallets, ledger rows and silo with set-based SQL (ledger rows to ``ledger``)."""
     started = time.perf_counter()
     where, params = _redistribution_eligible()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -219,8 +223,8 @@ def floor_redistribute() -> tuple[int, int, list[float]]:
                         balance = balance + %s
                     WHERE {where} RETURNING user_id
                 ), ledger AS (
-                    INSERT INTO django_saka_transaction (user_id, direction, amount, reason,
-                                                         metadata, created_at)
+                    INSERT INTO {ledger} (user_id, direction, amount, reason, metadata,
+                                          created_at)
                     SELECT user_id, 'earn', %s, 'redistribution', '{{}}', %s FROM credited
                 )
                 UPDATE django_saka_silo SET balance = balance - %s * (SELECT COUNT(*) FROM
@@ -231,7 +235,7 @@ def floor_redistribute() -> tuple[int, int, list[float]]:
             )
         else:
             cursor.execute(
-                "INSERT INTO django_saka_transaction (user_id, direction, amount, reason,"
+                f"INSERT INTO {ledger} (user_id, direction, amount, reason,"
                 " metadata, created_at) SELECT user_id, 'earn', %s, 'redistribution', '{}', %s"
                 f" FROM django_saka_wallet w WHERE {where}",
                 [per, now, *params],
@@ -428,15 +432,23 @@ class ShardsInProcesses:
         return cycle.wallets_done, cycle.chunks_done, holds
 
 
+# The variants whose ledger rows go to the minimal ledger, not the app's.
+ON_MINIMAL_LEDGER = {"floor_minimal", "floor_minimal_redistribute"}
+
 VARIANTS = {
     "naive": ("compost", naive_compost),
     "audit_fix": ("compost", audit_fix_compost),
     "floor": ("compost", floor_compost),
+    "floor_minimal": ("compost", partial(floor_compost, seeding.MINIMAL_LEDGER)),
     "saka": ("compost", saka_compost()),
     "saka_500": ("compost", saka_compost(500)),
     "saka_5000": ("compost", saka_compost(5000)),
     "saka_redistribute": ("redistribution", saka_redistribute()),
     "floor_redistribute": ("redistribution", floor_redistribute),
+    "floor_minimal_redistribute": (
+        "redistribution",
+        partial(floor_redistribute, seeding.MINIMAL_LEDGER),
+    ),
 }
 for _name, (_kind, _shards, _processes) in SHARDED.items():
     if _processes > 1:

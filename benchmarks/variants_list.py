@@ -4,10 +4,12 @@ BASE = [
     "naive",
     "audit_fix",
     "floor",
+    "floor_minimal",
     "saka",
     "saka_500",
     "saka_5000",
     "floor_redistribute",
+    "floor_minimal_redistribute",
     "saka_redistribute",
 ]
 # Sharded runs (PostgreSQL): K shards driven one after the other in one process, and

@@ -23,10 +23,12 @@ def main(variant: str) -> None:
     django.setup()
     from django.db import connection
 
-    from benchmarks import checks, variants
+    from benchmarks import checks, seeding, variants
 
     kind, run = variants.VARIANTS[variant]
     eligible_before = checks.eligible_for_compost()
+    ledger = seeding.MINIMAL_LEDGER if variant in variants.ON_MINIMAL_LEDGER else None
+    copied_up_to = checks.ledger_mark(ledger) if ledger else 0
     prepare = getattr(run, "prepare", None)
     if prepare:
         prepare()  # worker processes of a multi-process variant start before the clock
@@ -64,7 +66,7 @@ def main(variant: str) -> None:
     }
     if kind == "compost":
         result.update(checks.compost_coverage(eligible_before))
-    result.update(checks.conservation())
+    result.update(checks.conservation(ledger, copied_up_to))
     print(json.dumps(result))
 
 

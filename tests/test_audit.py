@@ -50,3 +50,68 @@ def test_discrepancies_are_capped(make_user):
     Wallet.objects.update(balance=1)
     report = services.audit_ledger(max_discrepancies=2)
     assert len(report.discrepancies) == 2 and report.truncated and not report.ok
+
+
+def _raw(sql: str, params: list | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(wallet=connection.ops.quote_name(Wallet._meta.db_table)), params)
+
+
+def _wallet_findings(report) -> set[tuple[str, int, int]]:
+    return {(d.subject, d.expected, d.found) for d in report.discrepancies if d.check == "wallet"}
+
+
+@pytest.mark.corrupts_ledger
+def test_every_column_of_every_wallet_is_checked_against_its_own_rows(make_user):
+    people = [make_user(f"u{index}") for index in range(4)]
+    for person in people:
+        services.harvest(person, "manual_adjust", amount=100)
+        services.spend(person, 30, "plant")
+    a, b, c = people[1], people[2], people[3]
+    _raw("UPDATE {wallet} SET total_received = total_received + 3 WHERE user_id = %s", [a.pk])
+    _raw("UPDATE {wallet} SET total_composted = 9 WHERE user_id = %s", [b.pk])
+    # Two errors that cancel in the sum of all wallets: only the per-wallet check sees them.
+    _raw("UPDATE {wallet} SET balance = balance + 5, total_spent = 0 WHERE user_id = %s", [c.pk])
+    _raw("UPDATE {wallet} SET balance = balance - 5 WHERE user_id = %s", [people[0].pk])
+
+    report = services.audit_ledger()
+
+    assert _wallet_findings(report) == {
+        (f"user {a.pk} total_received", 0, 3),
+        (f"user {b.pk} total_composted", 0, 9),
+        (f"user {c.pk} balance", 70, 75),
+        (f"user {c.pk} total_spent", 30, 0),
+        (f"user {people[0].pk} balance", 70, 65),
+    }
+    assert "conservation" not in {d.check for d in report.discrepancies}
+    # Listed by user, then column, as they are found.
+    subjects = [d.subject for d in report.discrepancies if d.check == "wallet"]
+    assert subjects[0] == f"user {people[0].pk} balance"
+    assert subjects[-1] == f"user {c.pk} total_spent"
+
+
+@pytest.mark.corrupts_ledger
+def test_ledger_rows_without_a_wallet_are_named_when_they_do_not_net_to_zero(make_user):
+    kept, lost, even = make_user("kept"), make_user("lost"), make_user("even")
+    for person in (kept, lost, even):
+        services.harvest(person, "manual_adjust", amount=100)
+    services.spend(even, 100, "plant")
+    _raw("DELETE FROM {wallet} WHERE user_id IN (%s, %s)", [lost.pk, even.pk])
+
+    report = services.audit_ledger()
+
+    assert _wallet_findings(report) == {(f"user {lost.pk} has ledger rows but no wallet", 0, 100)}
+    assert report.wallets_checked == 1
+
+
+@pytest.mark.corrupts_ledger
+def test_a_wallet_without_ledger_rows_is_named(make_user):
+    person = make_user("ghost")
+    Wallet.objects.create(user=person, balance=5, total_harvested=5)
+
+    report = services.audit_ledger()
+
+    assert _wallet_findings(report) == {
+        (f"user {person.pk} balance", 0, 5),
+        (f"user {person.pk} total_harvested", 0, 5),
+    }

@@ -2,7 +2,9 @@
 
 Each check is one aggregate statement the database evaluates in a single pass;
 Python only reads the rows that disagree, a batch at a time, so the audit's memory
-does not grow with the number of wallets or ledger rows.
+does not grow with the number of wallets or ledger rows. The ledger is read twice in
+all: once for its totals (a handful of groups) and once, together with the wallets,
+per user (see _WALLETS_DISAGREEING).
 """
 
 from __future__ import annotations
@@ -55,41 +57,46 @@ def _tables(dialect: Dialect) -> dict[str, str]:
     }
 
 
-# One pass over the ledger, per user: the net balance and the four wallet totals.
-_PER_USER_LEDGER = f"""
-    SELECT user_id,
-           {{sum}}(CASE WHEN direction = 'earn' THEN amount ELSE -amount END) AS net,
-           {{sum}}(CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END)
-               AS harvested,
-           {{sum}}(CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END) AS spent,
-           {{sum}}(CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END)
-               AS composted,
-           {{sum}}(CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END)
-               AS received
+# Each wallet against its ledger rows, in one pass over both tables: every ledger row
+# and every wallet row is one input row of the same per-user aggregate. A ledger row
+# adds its amount to the five ledger sums; a wallet row subtracts its five columns from
+# them (and brings its columns, for the report), so a user's sums are ledger - wallet
+# and every one is 0 when the wallet agrees with its rows. Only the groups with a
+# difference leave the database. One hash aggregate replaces what was two (the ledger
+# grouped by user, once joined to the wallets and once to find rows without one).
+_WALLET_COLUMNS = ("balance", "total_harvested", "total_spent", "total_composted", "total_received")
+_DIFFS = ("d_balance", "d_harvested", "d_spent", "d_composted", "d_received")
+_SHOWN = ("w_balance", "w_harvested", "w_spent", "w_composted", "w_received")
+
+_WALLET_SIDE = f"""
+    SELECT user_id, 1 AS wallets,
+           {", ".join(f"{c} AS {w}" for c, w in zip(_WALLET_COLUMNS, _SHOWN, strict=True))},
+           {", ".join(f"-{c} AS {d}" for c, d in zip(_WALLET_COLUMNS, _DIFFS, strict=True))}
+    FROM {{wallet}}
+"""
+_LEDGER_SIDE = f"""
+    SELECT user_id, 0, NULL, NULL, NULL, NULL, NULL,
+           CASE WHEN direction = 'earn' THEN amount ELSE -amount END,
+           CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END,
+           CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END,
+           CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END,
+           CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END
     FROM {{ledger}}
     WHERE user_id IS NOT NULL
-    GROUP BY user_id
 """
-_PER_USER_PARAMS = [*_SYSTEM, *_SYSTEM, COMPOST_REASON, REDISTRIBUTION_REASON]
+_LEDGER_SIDE_PARAMS = [*_SYSTEM, *_SYSTEM, COMPOST_REASON, REDISTRIBUTION_REASON]
 
-_WALLET_COLUMNS = ("balance", "total_harvested", "total_spent", "total_composted", "total_received")
-_LEDGER_COLUMNS = ("net", "harvested", "spent", "composted", "received")
-
-_COLUMN_PAIRS = list(zip(_WALLET_COLUMNS, _LEDGER_COLUMNS, strict=True))
-_ANY_COLUMN_DIFFERS = " OR ".join(f"w.{w} <> COALESCE(l.{c}, 0)" for w, c in _COLUMN_PAIRS)
-
+_DIFFERS = {d: f"{{sum}}({d}) <> 0" for d in _DIFFS}
+# A user without a wallet is named when the net of their rows is not zero.
 _WALLETS_DISAGREEING = f"""
-    SELECT w.user_id, {", ".join(f"w.{c}" for c in _WALLET_COLUMNS)},
-           {", ".join(f"COALESCE(l.{c}, 0)" for c in _LEDGER_COLUMNS)}
-    FROM {{wallet}} w LEFT JOIN ({_PER_USER_LEDGER}) l ON l.user_id = w.user_id
-    WHERE {_ANY_COLUMN_DIFFERS}
-    ORDER BY w.user_id
-"""
-
-_LEDGER_WITHOUT_WALLET = f"""
-    SELECT l.user_id, l.net FROM ({_PER_USER_LEDGER}) l
-    WHERE l.net <> 0 AND NOT EXISTS (SELECT 1 FROM {{wallet}} w WHERE w.user_id = l.user_id)
-    ORDER BY l.user_id
+    SELECT user_id, SUM(wallets),
+           {", ".join(f"MAX({w})" for w in _SHOWN)},
+           {", ".join(f"{{sum}}({d})" for d in _DIFFS)}
+    FROM ({_WALLET_SIDE} UNION ALL {_LEDGER_SIDE}) both_sides
+    GROUP BY user_id
+    HAVING {_DIFFERS["d_balance"]}
+        OR (SUM(wallets) > 0 AND ({" OR ".join(_DIFFERS[d] for d in _DIFFS[1:])}))
+    ORDER BY user_id
 """
 
 # Rows grouped by direction and kind: the system reason a row has, exactly, or "" for
@@ -200,16 +207,17 @@ def audit_ledger(
         found.add("non-negative", "silo balance below zero", 0, min(silo_balance, 0))
         found.add("closed accounts", "net of ledger rows of deleted users", 0, null_user_net)
 
-        for row in _stream(cursor, _WALLETS_DISAGREEING.format(**tables), _PER_USER_PARAMS):
-            user_id, in_wallet, in_ledger = row[0], row[1:6], row[6:11]
-            for column, wallet_value, ledger_value in zip(
-                _WALLET_COLUMNS, in_wallet, in_ledger, strict=True
+        for row in _stream(cursor, _WALLETS_DISAGREEING.format(**tables), _LEDGER_SIDE_PARAMS):
+            user_id, wallets, in_wallet, differences = row[0], row[1], row[2:7], row[7:12]
+            if not wallets:
+                found.add("wallet", f"user {user_id} has ledger rows but no wallet", 0, row[7])
+                continue
+            for column, shown, difference in zip(
+                _WALLET_COLUMNS, in_wallet, differences, strict=True
             ):
-                found.add("wallet", f"user {user_id} {column}", ledger_value, wallet_value)
-        for user_id, net in _stream(
-            cursor, _LEDGER_WITHOUT_WALLET.format(**tables), _PER_USER_PARAMS
-        ):
-            found.add("wallet", f"user {user_id} has ledger rows but no wallet", 0, net)
+                # The ledger's sum is the wallet's value plus the difference, exactly.
+                expected = int(shown) + int(difference)
+                found.add("wallet", f"user {user_id} {column}", expected, shown)
 
     return AuditReport(
         ok=not found.items and not found.truncated,
