@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 
 from django_saka import services
@@ -115,3 +116,29 @@ def test_a_wallet_without_ledger_rows_is_named(make_user):
         (f"user {person.pk} balance", 0, 5),
         (f"user {person.pk} total_harvested", 0, 5),
     }
+
+
+@pytest.mark.corrupts_ledger
+def test_ledger_rows_naming_a_user_who_no_longer_exists_are_named(make_user):
+    """Deleting a user behind Django's back (raw SQL, wallet first) leaves ledger rows
+    that name nobody: the ledger's user column has no foreign key on PostgreSQL and
+    SQLite, so the audit is what finds them, even when they net to zero."""
+    gone, kept = make_user("gone"), make_user("kept")
+    for person in (gone, kept):
+        services.harvest(person, "manual_adjust", amount=100)
+    services.spend(gone, 100, "plant")
+    user_table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "mysql":  # its foreign key would refuse the delete
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        try:
+            _raw("DELETE FROM {wallet} WHERE user_id = %s", [gone.pk])
+            cursor.execute(f"DELETE FROM {user_table} WHERE id = %s", [gone.pk])
+        finally:
+            if connection.vendor == "mysql":
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+    report = services.audit_ledger()
+
+    found = {(d.check, d.subject, d.expected, d.found) for d in report.discrepancies}
+    assert found == {("users", f"user {gone.pk} does not exist; ledger rows naming them", 0, 2)}

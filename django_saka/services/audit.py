@@ -3,14 +3,16 @@
 Each check is one aggregate statement the database evaluates in a single pass;
 Python only reads the rows that disagree, a batch at a time, so the audit's memory
 does not grow with the number of wallets or ledger rows. The ledger is read twice in
-all: once for its totals (a handful of groups) and once, together with the wallets,
-per user (see _WALLETS_DISAGREEING).
+all: once for its totals (a handful of groups) and once, together with the wallets
+and the users, per user (see _WALLETS_DISAGREEING).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from django.contrib.auth import get_user_model
 
 from ..constants import (
     ACCOUNT_CLOSED_REASON,
@@ -46,7 +48,10 @@ def _exact_reason(connection: Any) -> str:
 def _tables(dialect: Dialect) -> dict[str, str]:
     connection = dialect.connection
     quote = connection.ops.quote_name
+    user_model = get_user_model()
     return {
+        "user": quote(user_model._meta.db_table),
+        "user_key": quote(user_model._meta.pk.column),
         # Ledger totals pass 2**63 - 1 in a long-lived currency (lifetime harvests,
         # grains composted and redistributed again and again): summed exactly.
         "sum": dialect.exact_sum,
@@ -71,8 +76,15 @@ _SHOWN = ("w_balance", "w_harvested", "w_spent", "w_composted", "w_received")
 _WALLET_SIDE = f"""
     SELECT user_id, 1 AS wallets,
            {", ".join(f"{c} AS {w}" for c, w in zip(_WALLET_COLUMNS, _SHOWN, strict=True))},
-           {", ".join(f"-{c} AS {d}" for c, d in zip(_WALLET_COLUMNS, _DIFFS, strict=True))}
+           {", ".join(f"-{c} AS {d}" for c, d in zip(_WALLET_COLUMNS, _DIFFS, strict=True))},
+           0 AS users, 0 AS ledger_rows
     FROM {{wallet}}
+"""
+# Every user counts once in ``users``: a group with ledger rows and no user is a ledger
+# that names a user who no longer exists (the ledger's user column has no foreign key
+# on PostgreSQL and SQLite; deleting a user through Django sets their rows' user to NULL).
+_USER_SIDE = """
+    SELECT {user_key}, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 1, 0 FROM {user}
 """
 _LEDGER_SIDE = f"""
     SELECT user_id, 0, NULL, NULL, NULL, NULL, NULL,
@@ -80,7 +92,8 @@ _LEDGER_SIDE = f"""
            CASE WHEN direction = 'earn' AND {_NOT_SYSTEM} THEN amount ELSE 0 END,
            CASE WHEN direction = 'spend' AND {_NOT_SYSTEM} THEN amount ELSE 0 END,
            CASE WHEN direction = 'spend' AND {{reason}} = %s THEN amount ELSE 0 END,
-           CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END
+           CASE WHEN direction = 'earn' AND {{reason}} = %s THEN amount ELSE 0 END,
+           0, 1
     FROM {{ledger}}
     WHERE user_id IS NOT NULL
 """
@@ -91,11 +104,13 @@ _DIFFERS = {d: f"{{sum}}({d}) <> 0" for d in _DIFFS}
 _WALLETS_DISAGREEING = f"""
     SELECT user_id, SUM(wallets),
            {", ".join(f"MAX({w})" for w in _SHOWN)},
-           {", ".join(f"{{sum}}({d})" for d in _DIFFS)}
-    FROM ({_WALLET_SIDE} UNION ALL {_LEDGER_SIDE}) both_sides
+           {", ".join(f"{{sum}}({d})" for d in _DIFFS)},
+           SUM(users), SUM(ledger_rows)
+    FROM ({_WALLET_SIDE} UNION ALL {_LEDGER_SIDE} UNION ALL {_USER_SIDE}) all_sides
     GROUP BY user_id
     HAVING {_DIFFERS["d_balance"]}
         OR (SUM(wallets) > 0 AND ({" OR ".join(_DIFFERS[d] for d in _DIFFS[1:])}))
+        OR (SUM(users) = 0 AND SUM(ledger_rows) > 0)
     ORDER BY user_id
 """
 
@@ -209,6 +224,10 @@ def audit_ledger(
 
         for row in _stream(cursor, _WALLETS_DISAGREEING.format(**tables), _LEDGER_SIDE_PARAMS):
             user_id, wallets, in_wallet, differences = row[0], row[1], row[2:7], row[7:12]
+            users, rows = row[12], row[13]
+            if not users and rows:
+                missing = f"user {user_id} does not exist; ledger rows naming them"
+                found.add("users", missing, 0, rows)
             if not wallets:
                 found.add("wallet", f"user {user_id} has ledger rows but no wallet", 0, row[7])
                 continue
