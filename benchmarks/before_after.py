@@ -8,13 +8,17 @@ its own code, both seeded by the same benchmarks/seeding.py SQL), then times
 ``services.compost()`` and ``services.redistribute()`` with one shard, alternating the
 two versions, each on a fresh copy of its template. The redistribution runs with
 ``ACTIVE_DAYS = None`` so that both versions pay the same wallets (the rule before the
-rebuild was "ever harvested"). Prints a Markdown table of the medians.
+rebuild was "ever harvested"). Prints a Markdown table of the medians and writes every
+time to ``benchmarks/results/before-after/postgres-<members>.json`` (``--out``), which
+``benchmarks/report.py`` turns into a section and two targets of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "before-after"
 
 RUN = """
 import django, time
@@ -79,6 +84,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", default="04f4027")
+    parser.add_argument("--out", type=Path, default=None, help="default: " + str(RESULTS))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks import seeding
@@ -95,6 +101,7 @@ def main() -> None:
             versions = {"before": before_root, "engine": ROOT}
             for label, code_root in versions.items():
                 _template(code_root, f"saka_ba_{label}_tpl", args.members)
+            code = _code_version()  # before the worktree of --before exists
             times: dict[tuple[str, str], list[float]] = {}
             for call in ("compost()", "redistribute()"):
                 for _ in range(args.repeat):
@@ -113,12 +120,53 @@ def main() -> None:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(before_root)], cwd=ROOT, check=False
             )
+    path = write_results(
+        args.out or RESULTS / f"postgres-{args.members}.json",
+        members=args.members,
+        before=args.before,
+        code=code,
+        times=times,
+    )
+    print(f"results: {path}")
     print(f"\n{args.members:,} wallets, PostgreSQL, medians of {args.repeat}\n")
     print("| cycle | before the rebuild | engine, 1 shard | ratio |\n|---|---|---|---|")
     for call in ("compost()", "redistribute()"):
         before = statistics.median(times[("before", call)])
         after = statistics.median(times[("engine", call)])
         print(f"| {call} | {before:.2f} s | {after:.2f} s | {after / before:.3f} |")
+
+
+def _code_version() -> str:
+    from benchmarks.run import _code_version
+
+    return _code_version()
+
+
+def write_results(
+    path: Path, *, members: int, before: str, code: str, times: dict[tuple[str, str], list[float]]
+) -> Path:
+    """Every repetition's seconds, by cycle and version, as JSON."""
+    from datetime import datetime, timezone
+
+    from benchmarks import seeding
+
+    calls = sorted({call for _, call in times})
+    document = {
+        "benchmark": "before_after",
+        "db": "postgres",
+        "members": members,
+        "before": before,
+        "code": code,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "seeding": seeding.VERSION,
+        "seconds": {
+            call: {label: times[(label, call)] for label in ("before", "engine")} for call in calls
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
 
 
 if __name__ == "__main__":

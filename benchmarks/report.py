@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 COMPOST_FLOOR, REDISTRIBUTION_FLOOR, SAKA = "floor", "floor_redistribute", "saka"
@@ -531,6 +532,59 @@ def audit_section(results_dir: Path) -> str:
     return _AUDIT_INTRO + "\n" + "\n".join(parts) if parts else ""
 
 
+def before_after_rows(results_dir: Path) -> list[tuple[dict, str, float, float]]:
+    """(document, cycle, median before, median engine) of each before/after result."""
+    rows = []
+    for path in sorted((results_dir / "before-after").glob("*.json")):
+        document = json.loads(path.read_text())
+        for call, seconds in document["seconds"].items():
+            before, engine = (statistics.median(seconds[label]) for label in ("before", "engine"))
+            rows.append((document, call, before, engine))
+    return rows
+
+
+_BEFORE_AFTER_INTRO = """## 1 shard against the code the engine replaced
+
+`benchmarks/before_after.py` checks out the last commit before the cycle engine into a
+temporary worktree, builds a template database for each version (each migrated by its
+own code and seeded by the same SQL), then times `services.compost()` and
+`services.redistribute()` with one shard, alternating the two versions, each on a fresh
+copy of its template (the redistribution pays every wallet that ever harvested, the
+rule before the engine, so both versions pay the same wallets):
+
+```bash
+python -m benchmarks.before_after --members 1000000 --repeat 3 --before 04f4027
+```
+
+Each version runs on its own schema: the engine's includes the cheaper ledger of
+migrations 0009 and 0010.
+"""
+
+
+def before_after_section(rows: list[tuple[dict, str, float, float]]) -> str:
+    lines = [_BEFORE_AFTER_INTRO]
+    for document in {id(d): d for d, *_ in rows}.values():
+        lines.append(
+            f"### PostgreSQL, {document['members']:,} wallets\n\n"
+            f"Measured {document['date']} on {document['machine']['cpus']} CPUs, commit "
+            f"`{document['code']}` against `{document['before']}`, seeding "
+            f"{document['seeding']}.\n\n"
+            "| cycle | before (s) | engine, 1 shard (s) | ratio | repetitions before / engine (s) |"
+            "\n|---|---:|---:|---:|---|"
+        )
+        for doc, call, before, engine in rows:
+            if doc is document:
+                runs = " / ".join(
+                    ", ".join(f"{s:.2f}" for s in doc["seconds"][call][label])
+                    for label in ("before", "engine")
+                )
+                lines.append(
+                    f"| `{call}` | {before:.2f} | {engine:.2f} | {engine / before:.3f} | {runs} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_docs(results_dir: Path, docs_dir: Path) -> None:
     documents = {}
     hot_path = {}
@@ -542,6 +596,17 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
         documents[(document["db"], document["members"])] = document
     parts = [_INTRO]
     goals = targets(documents)
+    before_after = before_after_rows(results_dir)
+    for document, call, before, engine in before_after:
+        if document["members"] == 1_000_000:
+            goals.append(
+                (
+                    f"1 shard vs before, same run: `{call}`",
+                    "≤ 1.05x",
+                    f"{engine / before:.2f}x",
+                    engine / before <= 1.05,
+                )
+            )
     if goals:
         parts.append("## Targets (PostgreSQL, 1,000,000 wallets)\n")
         parts.append("| target | goal | measured | met |\n|---|---|---|---|")
@@ -570,6 +635,8 @@ def write_docs(results_dir: Path, docs_dir: Path) -> None:
         if before_table(document):
             parts.append("### 1 shard against before the cycle engine\n")
             parts.append(before_table(document))
+    if before_after:
+        parts.append(before_after_section(before_after))
     parts += hot_path_section(hot_path)
     if audit := audit_section(results_dir):
         parts.append(audit)
