@@ -205,11 +205,11 @@ def floor_redistribute(ledger: str = seeding.APP_LEDGER) -> tuple[int, int, list
     started = time.perf_counter()
     where, params = _redistribution_eligible()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT balance FROM django_saka_silo WHERE id = 1 FOR UPDATE"
-            if connection.vendor == "postgresql"
-            else "SELECT balance FROM django_saka_silo WHERE id = 1"
-        )
+        # Read, not locked: the silo row is locked last, by the final UPDATE, in the
+        # app's lock order (wallets, then the silo). A harvest that takes its first
+        # allowance from the silo holds its wallet and then waits for the silo, so a
+        # floor that locked the silo first deadlocked with the prober's harvests.
+        cursor.execute("SELECT balance FROM django_saka_silo WHERE id = 1")
         pool = rates.floor_share(cursor.fetchone()[0], conf.redistribution().rate)
         cursor.execute(f"SELECT COUNT(*) FROM django_saka_wallet w WHERE {where}", params)
         eligible = cursor.fetchone()[0]
