@@ -441,7 +441,8 @@ or a spend of one grain (1 in 5).
   MariaDB; SQLite's `BEGIN IMMEDIATE` locks the database), counts the member's harvests
   of that reason today, inserts the ledger row and updates the wallet's balance,
   lifetime total, allowance and activity time: four statements. A spend locks, inserts
-  and updates: three.
+  and updates: three. (django-saka sends one fewer on PostgreSQL, where its insert and
+  update are one statement; the floor keeps the plain four.)
 
 Columns: *calls/s* are harvests and spends together, summed over the processes;
 *x floor* is harvests per second against the floor's with as many processes; *p50* and
