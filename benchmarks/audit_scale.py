@@ -25,12 +25,10 @@ import argparse
 import io
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from statistics import median
 
@@ -167,10 +165,10 @@ def _export(rev: str) -> Path:
     return tree
 
 
-def _code_version() -> str:
-    from benchmarks.run import _code_version
+def provenance() -> dict:
+    from benchmarks.run import provenance
 
-    return _code_version()
+    return provenance()
 
 
 def main() -> None:
@@ -209,14 +207,7 @@ def main() -> None:
         "rows": args.rows,
         "seed_seconds": seeded["seed_seconds"],
         "repeat": args.repeat,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "seeding": seeding.VERSION,
-        "code": _code_version(),
+        **provenance(),
         **{key: value for key, value in now.items() if key != "django_saka"},
     }
     if before:

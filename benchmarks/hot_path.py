@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import report, seeding
 from benchmarks.hot_path_worker import HARVEST_SHARE
-from benchmarks.run import _code_version
+from benchmarks.run import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -222,14 +220,7 @@ def run_benchmark(
         "members": members,
         "seconds_per_variant": seconds,
         "mix": {"harvest": HARVEST_SHARE, "spend": round(1 - HARVEST_SHARE, 2)},
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "seeding": seeding.VERSION,
-        "code": _code_version(),
+        **provenance(),
         "wall_seconds": time.perf_counter() - started,
         "variants": with_ratios(rows),
     }

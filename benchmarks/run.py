@@ -247,14 +247,7 @@ def run_benchmark(
         "db": vendor,
         "members": members,
         "repeat": repeat,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "seeding": seeding.VERSION,
-        "code": _code_version(),
+        **provenance(),
         "variants": report.with_ratios(results),
     }
     if earlier:
@@ -264,6 +257,21 @@ def run_benchmark(
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(report.table(document))
     return path
+
+
+def provenance() -> dict:
+    """What every results file records of its run: when, on what machine, with which
+    seeding and which commit."""
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "seeding": seeding.VERSION,
+        "code": _code_version(),
+    }
 
 
 def _code_version() -> str:
