@@ -13,11 +13,16 @@ from ..exceptions import SupplyLimitReached
 from ..models import SILO_ID, Silo
 from ..wording import grains
 from .results import SiloState, result_fields
+from .retry import atomic_with_retry
 
 
 def ensure_silo(using: str | None = None) -> None:
-    """Create the singleton row if it is missing (the migration creates it; a flush removes it)."""
-    Silo.objects.using(using or alias()).get_or_create(pk=SILO_ID)
+    """Create the singleton row if it is missing (the migration creates it; a flush removes it).
+
+    Retried on a deadlock: on MariaDB two callers that both miss the row take the same
+    gap lock, and both inserts deadlock; the retry finds the row the other created."""
+    using = using or alias()
+    atomic_with_retry(lambda: Silo.objects.using(using).get_or_create(pk=SILO_ID), using=using)
 
 
 def saturating_add(column: str, amount: int) -> Case:
