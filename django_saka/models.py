@@ -7,12 +7,13 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
-from model_utils.models import StatusModel, TimeStampedModel
+from model_utils.models import StatusModel, TimeFramedModel, TimeStampedModel
 
 from .constants import MAX_GRAINS
 from .exceptions import LedgerIsAppendOnly
@@ -67,6 +68,7 @@ class Wallet(TimeStampedModel):
     class Meta:
         verbose_name = _("wallet")
         verbose_name_plural = _("wallets")
+        permissions = [("adjust_wallet", _("Can credit or debit a wallet by hand"))]
         # No secondary index holds balance, total_* or last_activity_at: harvests and
         # spends rewrite those columns on every call, and an index on any of them would
         # stop PostgreSQL from making those updates HOT (heap-only), costing an index
@@ -171,6 +173,13 @@ class CycleRun(models.Model):
         verbose_name = _("cycle run")
         verbose_name_plural = _("cycle runs")
         ordering = ["-started_at"]
+        permissions = [
+            ("view_dashboard", _("Can see the SAKA dashboard and settings")),
+            ("preview_compost", _("Can preview a compost (dry run)")),
+            ("start_cycle", _("Can start a compost or a redistribution")),
+            ("take_over_run", _("Can take over a dead run")),
+            ("abandon_run", _("Can abandon an unfinished run")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["active_kind"], name="saka_run_one_active_per_kind"),
         ]
@@ -388,12 +397,100 @@ class NotificationDelivery(models.Model):
         return f"run {self.run_id} -> user {self.user_id} at {self.sent_at:%Y-%m-%d %H:%M:%S}"
 
 
+class Season(TimeFramedModel, TimeStampedModel):
+    """A named period of the economy (a "SakaCycle" of the reference platform).
+
+    ``start`` is included and ``end`` is not: seasons may touch but never overlap.
+    Both rules are enforced by the database (a check constraint for start < end, an
+    exclusion constraint on PostgreSQL and triggers on MariaDB and SQLite against
+    overlaps, migration 0011) and by :meth:`clean` for forms. model-utils'
+    ``TimeFramedModel`` gives ``Season.timeframed``: the seasons running now.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    # TimeFramedModel's start and end are optional; a season has both.
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(
+        _("end"), help_text=_("Not included: the next season may start here.")
+    )
+
+    class Meta:
+        verbose_name = _("season")
+        verbose_name_plural = _("seasons")
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="saka_season_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def overlapping(self) -> Any:
+        """The other seasons that share at least one moment with this one."""
+        return Season.objects.filter(start__lt=self.end, end__gt=self.start).exclude(pk=self.pk)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.start is None or self.end is None:
+            return
+        if self.start >= self.end:
+            raise ValidationError({"end": _("A season must end after it starts.")})
+        clash = self.overlapping().first()
+        if clash is not None:
+            raise ValidationError(
+                _("This season overlaps %(other)s (%(start)s to %(end)s).")
+                % {"other": clash.name, "start": clash.start, "end": clash.end}
+            )
+
+
+class AuditRecord(StatusModel, TimeStampedModel):
+    """One run of the ledger audit: when, how long, and what it found.
+
+    Written by ``saka_audit``, the scheduled audit task and the admin's "Run the
+    audit" button (see :func:`django_saka.services.audit_ledger` with ``record=True``).
+    ``created`` is when it started; a record left ``running`` belongs to an audit
+    whose process died.
+    """
+
+    STATUS = Choices(
+        ("running", _("running")),
+        ("ok", _("ok")),
+        ("broken", _("invariants broken")),
+        ("failed", _("failed")),
+    )
+
+    source = models.CharField(_("source"), max_length=32, default="api")
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    duration_seconds = models.FloatField(_("duration (s)"), null=True, blank=True)
+    wallets_checked = models.BigIntegerField(_("wallets checked"), default=0)
+    ledger_rows = models.BigIntegerField(_("ledger rows"), default=0)
+    discrepancy_count = models.IntegerField(_("discrepancies found"), default=0)
+    # The discrepancies as found (check, subject, expected, found), up to the audit's
+    # max_discrepancies; ``truncated`` says there were more.
+    discrepancies = models.JSONField(_("discrepancies"), default=list, blank=True)
+    truncated = models.BooleanField(_("truncated"), default=False)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
+        ordering = ["-created", "-id"]
+        permissions = [("run_audit", _("Can run the ledger audit"))]
+
+    def __str__(self) -> str:
+        return f"audit {self.pk} ({self.status}) at {self.created:%Y-%m-%d %H:%M:%S}"
+
+
 __all__ = [
+    "AuditRecord",
     "CycleRun",
     "CycleShard",
     "Direction",
     "NotificationDelivery",
     "PlannedRecipient",
+    "Season",
     "Silo",
     "Transaction",
     "Wallet",
