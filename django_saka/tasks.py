@@ -196,12 +196,14 @@ def notify(run_id: int) -> dict[str, Any]:
 
 def audit() -> dict[str, Any]:
     """Check the ledger invariants; raises :class:`LedgerAuditFailed` when one is
-    broken, so that a broken ledger shows in django-q2's failures."""
-    report = audit_service.audit_ledger()
+    broken, so that a broken ledger shows in django-q2's failures. Each run is
+    recorded as an :class:`~django_saka.models.AuditRecord` (source "schedule")."""
+    report = audit_service.audit_ledger(record=True, source="schedule")
     if not report.ok:
         raise LedgerAuditFailed(str(report), report=report)
     return {
         "status": "ok",
         "wallets_checked": report.wallets_checked,
         "ledger_rows": report.ledger_rows,
+        "record_id": report.record_id,
     }

@@ -9,9 +9,11 @@ from .results import (
     CompostPreview,
     CycleReport,
     Discrepancy,
+    SeasonSummary,
     SiloState,
     SupportSummary,
 )
+from .seasons import season_summary
 from .silo import get_silo
 from .wallets import get_balance, harvest, spend, support_summary
 
@@ -21,6 +23,7 @@ __all__ = [
     "CompostPreview",
     "CycleReport",
     "Discrepancy",
+    "SeasonSummary",
     "SiloState",
     "SupportSummary",
     "audit_ledger",
@@ -30,6 +33,7 @@ __all__ = [
     "get_silo",
     "harvest",
     "redistribute",
+    "season_summary",
     "spend",
     "support_summary",
 ]

@@ -9,11 +9,14 @@ and the users, per user (see _WALLETS_DISAGREEING).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import asdict, replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from .. import clock
 from ..constants import (
     ACCOUNT_CLOSED_REASON,
     COMPOST_REASON,
@@ -22,7 +25,7 @@ from ..constants import (
     SYSTEM_REASONS,
 )
 from ..db import Dialect
-from ..models import SILO_ID, Silo, Transaction, Wallet
+from ..models import SILO_ID, AuditRecord, Silo, Transaction, Wallet
 from .results import AuditReport, Discrepancy
 
 DEFAULT_MAX_DISCREPANCIES = 1000
@@ -164,9 +167,53 @@ class _Collector:
 
 
 def audit_ledger(
-    *, using: str | None = None, max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES
+    *,
+    using: str | None = None,
+    max_discrepancies: int = DEFAULT_MAX_DISCREPANCIES,
+    record: bool = False,
+    source: str = "api",
 ) -> AuditReport:
-    """Check every invariant of the design; ``ok`` is True only if none is broken."""
+    """Check every invariant of the ledger; ``ok`` is True only if none is broken.
+
+    With ``record=True`` the audit is written to :class:`~django_saka.models.AuditRecord`
+    (``source`` says who ran it: ``saka_audit`` uses "command", the scheduled task
+    "schedule", the admin's button "admin"): a ``running`` row first, committed, so
+    that an audit whose process dies leaves a trace, then its outcome. The report's
+    ``record_id`` names that row. An audit that raises is recorded as ``failed``
+    with the error, and the error propagates.
+    """
+    if not record:
+        return _audit(using, max_discrepancies)
+    entry = AuditRecord.objects.using(Dialect(using).using).create(source=source)
+    started = time.perf_counter()
+    try:
+        report = _audit(using, max_discrepancies)
+    except Exception as error:
+        _finish(entry, started, status=AuditRecord.STATUS.failed, error=repr(error))
+        raise
+    _finish(
+        entry,
+        started,
+        status=AuditRecord.STATUS.ok if report.ok else AuditRecord.STATUS.broken,
+        wallets_checked=report.wallets_checked,
+        ledger_rows=report.ledger_rows,
+        discrepancy_count=len(report.discrepancies),
+        discrepancies=[asdict(item) for item in report.discrepancies],
+        truncated=report.truncated,
+    )
+    return replace(report, record_id=entry.pk)
+
+
+def _finish(entry: AuditRecord, started: float, **outcome: Any) -> None:
+    for name, value in outcome.items():
+        setattr(entry, name, value)
+    entry.finished_at = clock.now()
+    entry.duration_seconds = time.perf_counter() - started
+    # save(), not update(): model-utils' MonitorField sets status_changed on save.
+    entry.save()
+
+
+def _audit(using: str | None, max_discrepancies: int) -> AuditReport:
     dialect = Dialect(using)
     connection = dialect.connection
     tables = _tables(dialect)

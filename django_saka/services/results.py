@@ -40,6 +40,22 @@ class SupportSummary:
 
 
 @dataclass(frozen=True)
+class SeasonSummary:
+    """What the economy did in one season (see :func:`django_saka.services.season_summary`)."""
+
+    season_id: int | None
+    name: str
+    start: datetime
+    end: datetime
+    harvested: int
+    spent: int
+    composted: int
+    redistributed: int
+    closed: int
+    active_members: int
+
+
+@dataclass(frozen=True)
 class CompostPreview:
     """What the next compost would take from one wallet.
 
@@ -78,6 +94,8 @@ class AuditReport:
     ledger_rows: int
     discrepancies: list[Discrepancy] = field(default_factory=list)
     truncated: bool = False
+    # The AuditRecord written for this audit (audit_ledger(record=True)), else None.
+    record_id: int | None = None
 
     def __str__(self) -> str:
         if self.ok:

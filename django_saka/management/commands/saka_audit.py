@@ -15,7 +15,8 @@ from django_saka.services.audit import DEFAULT_MAX_DISCREPANCIES
 class Command(SakaCommand):
     help = (
         "Check the ledger invariants (conservation, each wallet against its ledger rows, the "
-        "silo, no negative balance) with set-based SQL; exits 1 when any is broken."
+        "silo, no negative balance) with set-based SQL and records the outcome as an audit "
+        "record (admin: SAKA > Audit records); exits 1 when any is broken."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,7 +31,9 @@ class Command(SakaCommand):
         if options["max_discrepancies"] < 1:
             raise CommandError("--max-discrepancies must be at least 1.")
         started = time.perf_counter()
-        report = services.audit_ledger(max_discrepancies=options["max_discrepancies"])
+        report = services.audit_ledger(
+            max_discrepancies=options["max_discrepancies"], record=True, source="command"
+        )
         elapsed = time.perf_counter() - started
         if report.ok:
             if options["verbosity"] >= 1:
