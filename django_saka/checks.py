@@ -102,7 +102,7 @@ def check_cycle_durations(
             )
         except DatabaseError:  # not migrated yet
             return []
-        if run is None:
+        if run is None or run.finished_at is None:  # finished_at: filtered non-null above
             continue
         per_shard = (run.finished_at - run.started_at).total_seconds() / max(run.shard_count, 1)
         if per_shard > timeout:

@@ -19,9 +19,26 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db import transaction as db_transaction
-from django.db.models import Model
+from django.db.models import Field, Model
+
+
+def concrete_field(model: type[Model], name: str | None = None) -> Field[Any, Any]:
+    """``model``'s field ``name`` (its primary key when None) that has a database
+    column; a reverse relation or a many-to-many field raises FieldDoesNotExist."""
+    field = model._meta.pk if name is None else model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise FieldDoesNotExist(f"{model.__name__}.{name or 'pk'} has no database column")
+    return field
+
+
+def column_name(model: type[Model], name: str | None = None) -> str:
+    """The (unquoted) column of ``model``'s field ``name``, its primary key when None."""
+    column = concrete_field(model, name).column
+    assert column is not None  # concrete_field() refuses a field without one
+    return column
 
 
 def alias() -> str:
@@ -96,7 +113,10 @@ class Dialect:
         return self.connection.ops.quote_name(model._meta.db_table)
 
     def column(self, model: type[Model], field: str) -> str:
-        return self.connection.ops.quote_name(model._meta.get_field(field).column)
+        return self.connection.ops.quote_name(column_name(model, field))
+
+    def pk_column(self, model: type[Model]) -> str:
+        return self.connection.ops.quote_name(column_name(model))
 
     def datetime(self, value: datetime) -> Any:
         return self.connection.ops.adapt_datetimefield_value(value)

@@ -433,8 +433,10 @@ class Season(TimeFramedModel, TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
+        # A form's clean() runs with the fields that failed validation left unset, so
+        # start and end can be None here, whatever their (non-null) fields declare.
         if self.start is None or self.end is None:
-            return
+            return  # type: ignore[unreachable]
         if self.start >= self.end:
             raise ValidationError({"end": _("A season must end after it starts.")})
         clash = self.overlapping().first()

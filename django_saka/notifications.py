@@ -189,6 +189,8 @@ def send_batch(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
                 refused.append(notice.row.user_id)
                 continue
             if accepted:
+                # recipients() keeps only rows whose user has an address: never None.
+                assert notice.row.user_id is not None
                 _record(run_id, notice.row.user_id, using)
                 sent += 1
     return {"status": "sent", **batch, "sent": sent, "refused": refused}
@@ -198,7 +200,7 @@ def mail_connection() -> Any:
     """A connection of the project's default mailer: ``MAILERS["default"]`` from Django
     6.1 (which also reads the older ``EMAIL_*`` settings), ``EMAIL_BACKEND`` before."""
     try:
-        from django.core.mail import mailers  # type: ignore[attr-defined]
+        from django.core.mail import mailers
     except ImportError:  # Django < 6.1
         return get_connection()
     return mailers.default

@@ -14,6 +14,9 @@ from .exceptions import LedgerIsAppendOnly
 if TYPE_CHECKING:
     from .cycles.rules import CompostRule, RedistributionRule
 
+    # The quoted type arguments of the base classes below (ruff does not read them).
+    from .models import Transaction, Wallet  # noqa: F401
+
 
 def _refuse(action: str) -> NoReturn:
     raise LedgerIsAppendOnly(
@@ -22,7 +25,7 @@ def _refuse(action: str) -> NoReturn:
     )
 
 
-class TransactionQuerySet(models.QuerySet):
+class TransactionQuerySet(models.QuerySet["Transaction"]):
     def earned(self) -> TransactionQuerySet:
         return self.filter(direction="earn")
 
@@ -60,7 +63,7 @@ class TransactionQuerySet(models.QuerySet):
         _refuse("update_or_create()")
 
 
-class WalletQuerySet(models.QuerySet):
+class WalletQuerySet(models.QuerySet["Wallet"]):
     def for_user(self, user_id: int) -> WalletQuerySet:
         return self.filter(user_id=user_id)
 

@@ -92,23 +92,23 @@ def _section(name: str) -> dict[str, Any]:
 
 
 def is_enabled() -> bool:
-    return _scalar("ENABLED")
+    return bool(_scalar("ENABLED"))
 
 
 def chunk_size() -> int:
-    return _scalar("CHUNK_SIZE")
+    return int(_scalar("CHUNK_SIZE"))
 
 
 def shards() -> int:
-    return _scalar("SHARDS")
+    return int(_scalar("SHARDS"))
 
 
 def deadlock_retries() -> int:
-    return _scalar("DEADLOCK_RETRIES")
+    return int(_scalar("DEADLOCK_RETRIES"))
 
 
 def run_lease_seconds() -> int:
-    return _scalar("RUN_LEASE_SECONDS")
+    return int(_scalar("RUN_LEASE_SECONDS"))
 
 
 # The validated reasons table, kept while the setting object stays the same: a

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 
@@ -26,7 +26,7 @@ class Problem:
     hint: str
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -52,7 +52,7 @@ class Count:
     def accepts(self, value: object) -> bool:
         if value is None:
             return self.optional
-        return _is_int(value) and self.minimum <= value <= self.maximum  # type: ignore[operator]
+        return _is_int(value) and self.minimum <= value <= self.maximum
 
     def describe(self) -> str:
         upper = "" if self.maximum == MAX_GRAINS else f" and <= {self.maximum:,}"

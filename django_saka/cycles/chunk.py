@@ -39,5 +39,6 @@ def run_chunk(kind: CycleKind, shard: CycleShard, chunk_size: int, dialect: Dial
     """Run one chunk of ``shard`` inside the caller's transaction."""
     from . import chunk_portable, chunk_postgresql
 
-    backend = chunk_postgresql if dialect.is_postgresql else chunk_portable
-    return backend.run_chunk(kind, shard, chunk_size, dialect)
+    if dialect.is_postgresql:
+        return chunk_postgresql.run_chunk(kind, shard, chunk_size, dialect)
+    return chunk_portable.run_chunk(kind, shard, chunk_size, dialect)

@@ -53,9 +53,11 @@ def _argument(value: object, name: str, setting: str) -> int:
     if value is None:
         return int(getattr(conf, setting.lower())())
     rule = rules.SCALAR_RULES[setting]
-    if isinstance(value, bool) or not rule.accepts(value):
+    if not isinstance(rule, rules.Count):
+        raise TypeError(f"SAKA[{setting!r}] is not a whole-number setting")
+    if isinstance(value, bool) or not isinstance(value, int) or not rule.accepts(value):
         raise InvalidAmount(f"{name} must be {rule.describe()}, got {value!r}.")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def chunk_size_or_default(chunk_size: object) -> int:

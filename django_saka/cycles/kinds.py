@@ -93,6 +93,8 @@ class Compost(CycleKind):
 
     def __init__(self, run: CycleRun) -> None:
         super().__init__(run)
+        if run.cutoff is None:  # every compost run stores its cutoff when it starts
+            raise ValueError(f"compost run {run.pk} has no cutoff")
         self.rule = CompostRule.from_parameters(run.as_of, run.cutoff, run.parameters)
 
     def candidates(self, dialect: Dialect) -> Candidates:

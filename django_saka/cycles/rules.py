@@ -150,10 +150,9 @@ class RedistributionRule:
             params.append(dialect.datetime(self.active_since))
         if has_is_active_field():
             user_model = get_user_model()
-            quote = dialect.connection.ops.quote_name
             sql += (
                 f" AND EXISTS (SELECT 1 FROM {dialect.table(user_model)} u"
-                f" WHERE u.{quote(user_model._meta.pk.column)} = {table}.user_id"
+                f" WHERE u.{dialect.pk_column(user_model)} = {table}.user_id"
                 f" AND u.{dialect.column(user_model, 'is_active')} = %s)"
             )
             params.append(True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, OutputWrapper
@@ -27,11 +28,20 @@ class TimestampedOutput(OutputWrapper):
     """
 
     def __init__(self, wrapped: OutputWrapper) -> None:
-        super().__init__(wrapped._out, wrapped.ending)
+        # django-stubs do not declare OutputWrapper._out (the wrapped stream), so it
+        # reads as OutputWrapper.__getattr__'s callable.
+        super().__init__(wrapped._out, wrapped.ending)  # type: ignore[arg-type]
         self._style_func = wrapped._style_func
         self._at_line_start = True
 
-    def write(self, msg: str = "", style_func: Any = None, ending: str | None = None) -> None:
+    # OutputWrapper.write's own signature: the stubs make OutputWrapper a TextIOBase
+    # (Django 6.1's is not), whose write(s) -> int it does not follow either.
+    def write(  # type: ignore[override]
+        self,
+        msg: str = "",
+        style_func: Callable[[str], str] | None = None,
+        ending: str | None = None,
+    ) -> None:
         ending = self.ending if ending is None else ending
         if ending and not msg.endswith(ending):
             msg += ending

@@ -54,7 +54,7 @@ def _tables(dialect: Dialect) -> dict[str, str]:
     user_model = get_user_model()
     return {
         "user": quote(user_model._meta.db_table),
-        "user_key": quote(user_model._meta.pk.column),
+        "user_key": dialect.pk_column(user_model),
         # Ledger totals pass 2**63 - 1 in a long-lived currency (lifetime harvests,
         # grains composted and redistributed again and again): summed exactly.
         "sum": dialect.exact_sum,

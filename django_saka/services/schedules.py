@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .. import clock, conf
 
@@ -38,7 +39,7 @@ class Change:
         return f"{self.action:<7} {self.name}  {what}".rstrip()
 
 
-def _schedule_model():
+def _schedule_model() -> Any:  # django-q2's Schedule model; django-q2 ships no types
     from django_q.models import Schedule
 
     return Schedule
@@ -74,7 +75,9 @@ def _occurrence_kwarg(func: str) -> str | None:
     return OCCURRENCE_KWARG if func in STARTS_A_CYCLE else None
 
 
-def ours():
+def ours() -> Any:
+    """The app's django-q2 schedules (``django_saka.*``), by name: a QuerySet of
+    django-q2's untyped Schedule model."""
     return _schedule_model().objects.filter(name__startswith=PREFIX).order_by("name")
 
 

@@ -73,6 +73,8 @@ def grant_allowance(needed: int, *, using: str | None = None) -> int:
     if row is None:
         ensure_silo(using)
         row = silo.select_for_update().filter(pk=SILO_ID).values("unissued").first()
+        if row is None:  # ensure_silo() has just created it, in this transaction
+            raise RuntimeError("the silo row is missing right after ensure_silo()")
     unissued = row["unissued"]
     if unissued < needed:
         raise SupplyLimitReached(

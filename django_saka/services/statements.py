@@ -23,8 +23,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
+from django.db.models import Model
 
-from ..db import Dialect, alias
+from ..db import Dialect, alias, column_name, concrete_field
 from ..models import Transaction, Wallet
 from . import users
 
@@ -72,7 +73,7 @@ class _Statements:
         quote = connection.ops.quote_name
 
         def column(model: Any, name: str) -> str:
-            return quote(model._meta.get_field(name).column)
+            return quote(column_name(model, name))
 
         wallet, ledger = dialect.table(Wallet), dialect.table(Transaction)
         w = {name: column(Wallet, name) for name in (*_WALLET_FIELDS, "user")}
@@ -87,7 +88,7 @@ class _Statements:
             is_active = (
                 f"(SELECT u.{column(user_model, 'is_active')} FROM "
                 f"{quote(user_model._meta.db_table)} u "
-                f"WHERE u.{quote(user_model._meta.pk.column)} = w.{w['user']})"
+                f"WHERE u.{dialect.pk_column(user_model)} = w.{w['user']})"
             )
         selected = ", ".join(f"w.{w[name]}" for name in _WALLET_FIELDS)
         self.lock, self.lock_without_is_active = (
@@ -125,7 +126,7 @@ class _Statements:
             f"INSERT INTO {ledger} ({columns}) SELECT {values} FROM moved RETURNING {t['id']}"
         )
         self.ledger_table = Transaction._meta.db_table
-        self.ledger_pk = Transaction._meta.pk.column
+        self.ledger_pk = column_name(Transaction)
         w.update({name: column(Wallet, name) for name in ("last_activity_at", "modified")})
         moved = f"{w['last_activity_at']} = %s, {w['modified']} = %s WHERE {w['id']} = %s"
         self.credit = (
@@ -137,10 +138,10 @@ class _Statements:
             f"UPDATE {wallet} SET {w['balance']} = {w['balance']} - %s, "
             f"{w['total_spent']} = {w['total_spent']} + %s, {w['allowance']} = %s, {moved}"
         )
-        self.metadata_field = Transaction._meta.get_field("metadata")
+        self.metadata_field = concrete_field(Transaction, "metadata")
 
 
-def _has_concrete_field(model: Any, name: str) -> bool:
+def _has_concrete_field(model: type[Model], name: str) -> bool:
     try:
         return model._meta.get_field(name).concrete
     except FieldDoesNotExist:

@@ -119,13 +119,13 @@ def harvest_amount(reason: Reason, amount: Any) -> int:
         if reason.reward is None:
             raise InvalidAmount(f"Reason {reason.name!r} has no fixed reward: pass amount=.")
         return reason.reward
-    amount = whole_grains(amount)
-    if reason.max_amount is not None and amount > reason.max_amount:
+    asked = whole_grains(amount)
+    if reason.max_amount is not None and asked > reason.max_amount:
         raise InvalidAmount(
             f"Reason {reason.name!r} allows at most {grains(reason.max_amount)} per harvest, "
-            f"got {amount}."
+            f"got {asked}."
         )
-    return amount
+    return asked
 
 
 def spend_reason(name: Any) -> str:
@@ -169,7 +169,7 @@ def metadata_dict(metadata: Any) -> dict[str, Any]:
             f"metadata takes {len(serialized):,} bytes as JSON; the limit is "
             f"{METADATA_MAX_BYTES:,}."
         )
-    normalised = json.loads(serialized)
+    normalised: dict[str, Any] = json.loads(serialized)  # a dict in, a dict out
     for string in _strings(normalised):
         text(string, "A metadata key or string")
     return normalised
@@ -214,7 +214,7 @@ def same_metadata(stored: Any, requested: Any) -> bool:
     back as the integer 100000000000000000000000, which Python does not find equal to
     the float 1e23. Compared as exact decimals, the retry matches on every backend.
     """
-    return _comparable(stored) == _comparable(requested)
+    return bool(_comparable(stored) == _comparable(requested))
 
 
 def _comparable(value: Any) -> Any:

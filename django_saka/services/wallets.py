@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
+from django.dispatch import Signal
 
 from .. import clock, conf, signals
 from ..clock import local_midnight
@@ -16,6 +17,7 @@ from ..exceptions import (
     DailyLimitReached,
     IdempotencyConflict,
     InsufficientBalance,
+    InvalidInput,
     SupplyLimitReached,
 )
 from ..models import Direction, Transaction, Wallet
@@ -82,7 +84,7 @@ def _earlier_answer(request: _Request) -> Transaction | None:
     return _replay(request, ledger.filter(user_id=request.user_id, idempotency_key=request.key))
 
 
-def _replay(request: _Request, found: Any) -> Transaction | None:
+def _replay(request: _Request, found: QuerySet[Transaction]) -> Transaction | None:
     """The earlier row in ``found`` (a queryset of at most one row), checked against
     the request, or None."""
     earlier = found.first()
@@ -121,7 +123,7 @@ def _record(
     change: statements.WalletChange,
     *,
     balance_after: int,
-    signal: signals.Signal,
+    signal: Signal,
     **signal_arguments: Any,
 ) -> Transaction:
     """Apply ``change`` to the locked wallet as the member's own activity, write its
@@ -301,7 +303,7 @@ def support_summary(target: Any) -> SupportSummary:
     """
     content_type_id, object_id = validation.target_reference(target)
     if content_type_id is None:
-        raise validation.InvalidInput("support_summary() needs a saved model instance.")
+        raise InvalidInput("support_summary() needs a saved model instance.")
     totals = (
         _ledger_in_write_db()
         .supporting(content_type_id, object_id)

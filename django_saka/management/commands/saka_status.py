@@ -12,7 +12,7 @@ from django_saka.cycles import engine
 from django_saka.management.output import SakaCommand, format_time
 from django_saka.models import CycleRun
 
-COMMAND_OF_KIND = {
+COMMAND_OF_KIND: dict[str, str] = {
     CycleRun.Kind.COMPOST: "saka_compost",
     CycleRun.Kind.REDISTRIBUTION: "saka_redistribute",
 }
