@@ -192,3 +192,27 @@ def test_package_env_builds_with_the_oldest_hatchling_allowed():
     assert pinned, "the package env pins no hatchling"
     assert pinned[1] in (floor[1], f"{floor[1]}.0"), (pinned[1], floor[1])
     assert "--no-isolation" in _tox()["testenv:package"]["commands"]
+
+
+# --- pre-commit against tox.ini -----------------------------------------------------
+
+
+def _pre_commit() -> str:
+    return (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+
+
+def test_pre_commit_ruff_satisfies_the_lint_env():
+    from packaging.requirements import Requirement
+
+    (lint,) = [Requirement(line) for line in _tox()["testenv:lint"]["deps"].split("\n") if line]
+    assert lint.name == "ruff"
+    pins = set(re.findall(r'"ruff==([^"]+)"', _pre_commit()))
+    assert len(pins) == 1, pins
+    assert lint.specifier.contains(pins.pop()), lint
+
+
+def test_pre_commit_mypy_has_the_typecheck_env_pins():
+    deps = [line.strip() for line in _tox()["testenv:typecheck"]["deps"].split("\n")]
+    hook = _pre_commit()
+    for dep in filter(None, deps):
+        assert f'"{dep}"' in hook, dep
