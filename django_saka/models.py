@@ -427,7 +427,7 @@ class Season(TimeFramedModel, TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    def overlapping(self) -> Any:
+    def overlapping(self) -> models.QuerySet[Season]:
         """The other seasons that share at least one moment with this one."""
         return Season.objects.filter(start__lt=self.end, end__gt=self.start).exclude(pk=self.pk)
 

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError
 from django.db.models import Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -196,7 +197,7 @@ def send_batch(run_id: int, after_id: int, last_id: int) -> dict[str, Any]:
     return {"status": "sent", **batch, "sent": sent, "refused": refused}
 
 
-def mail_connection() -> Any:
+def mail_connection() -> BaseEmailBackend:
     """A connection of the project's default mailer: ``MAILERS["default"]`` from Django
     6.1 (which also reads the older ``EMAIL_*`` settings), ``EMAIL_BACKEND`` before."""
     try:

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import IntegrityError, connections
 from django.db import transaction as db_transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from .. import clock, conf, signals
 from ..conf import rules
@@ -593,7 +593,7 @@ def abandon(kind_name: str) -> CycleRun | None:
     return run
 
 
-def _unfinished(run: CycleRun, using: str | None) -> Any:
+def _unfinished(run: CycleRun, using: str | None) -> QuerySet[CycleShard]:
     """The shards of ``run`` not yet completed."""
     return (
         CycleShard.objects.using(using).filter(run=run).exclude(status=CycleShard.STATUS.completed)
