@@ -19,6 +19,7 @@ Exits non-zero on the first failure, saying what is wrong.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -119,8 +120,14 @@ def install_and_run(wheel: Path) -> None:
         venv.create(env_dir, with_pip=True)
         bin_dir = env_dir / ("Scripts" if sys.platform == "win32" else "bin")
         python = str(bin_dir / "python")
-        # Nothing of the source tree or of this environment on the path.
-        env = {"PATH": str(bin_dir), "HOME": str(work), "PYTHONNOUSERSITE": "1"}
+        # Nothing of the source tree or of this environment on the path; pip's own
+        # settings (PIP_*, proxies) are kept.
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE"}
+        }
+        env |= {"PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", "PYTHONNOUSERSITE": "1"}
         run([python, "-m", "pip", "install", "--quiet", str(wheel)], project, env)
         (project / "smoke_settings.py").write_text(
             SETTINGS.format(db=str(project / "db.sqlite3")), encoding="utf-8"
