@@ -28,15 +28,18 @@ The rules (docs/development.md, "Docs examples", says the same):
     to (SQLite, or the test's own server) and ``LOGGING`` is applied with ``dictConfig``;
   - a *module* block, whose first line names a file (``# myapp/receivers.py``), runs as
     that module (``myapp.receivers``, in a package ``myapp``);
-  - any other block is *code*, executed statement by statement. An expression statement
-    whose trailing comment is itself a Python expression shows its result: the comment
-    must match ``repr()`` of the value, ``...`` matching anything (as doctest's ELLIPSIS).
+  - any other block is *code*, executed statement by statement; the on-commit callbacks
+    of a statement (signals, enqueued shards) run after it, as they would once its
+    transaction commits. An expression statement whose trailing comment is itself a
+    Python expression shows its result: the comment must match ``repr()`` of the value,
+    ``...`` matching anything (as doctest's ELLIPSIS). A comment in words is a comment.
 - Then what the block defines is exercised: a function whose first parameter is
   ``request`` is a view, called with the page's request (its ``pk``, the page's
-  ``project``) and must answer 2xx; ``test_*`` functions and ``TestCase`` classes are run;
-  an ``AppConfig`` is made ready; ``EXERCISES`` calls the others by name (receivers are
-  sent their signal for real). ``GIVEN``/``THEN`` add, by a snippet of the block, data a
-  block needs first and what to assert after it.
+  ``project``) and must answer 2xx; ``test_*`` functions and ``TestCase`` classes are run
+  (a block defining a ``TestCase`` or a ``django_db(transaction=True)`` test runs in a
+  transactional test); an ``AppConfig`` is made ready; ``EXERCISES`` calls the others by
+  name (receivers are sent their signal for real). ``GIVEN``/``THEN`` add, by a snippet
+  of the block, data a block needs first and what to assert after it.
 """
 
 from __future__ import annotations
