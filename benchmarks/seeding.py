@@ -236,7 +236,7 @@ def sqlite_copy(template: Path, target: Path) -> None:
 _EXTRA_ROWS = """
 INSERT INTO django_saka_transaction (user_id, direction, amount, reason, metadata, created_at)
 SELECT user_id, d.direction, 1 + (user_id + %s) %% 50, d.reason, '{}',
-       NOW() - (%s - %s) * INTERVAL '1 day' - ((user_id * 7919) %% 86400 + d.step)
+       NOW() - (%s - %s) * INTERVAL '1 day' - ((user_id::bigint * 7919) %% 86400 + d.step)
            * INTERVAL '1 second'
 FROM django_saka_wallet
      CROSS JOIN (VALUES ('earn', 'bench_tick', 1), ('spend', 'bench_spend', 0))

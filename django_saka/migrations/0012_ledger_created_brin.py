@@ -19,6 +19,16 @@ def create_brin(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     ledger = schema_editor.quote_name(apps.get_model("django_saka", "Transaction")._meta.db_table)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = %s",
+            [INDEX],
+        )
+        found = cursor.fetchone()
+    if found is not None and not found[0]:
+        # An interrupted CONCURRENTLY build leaves an invalid index: build it again.
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
     schema_editor.execute(
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON {ledger} USING brin (created_at)"
     )
