@@ -31,6 +31,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # docs/http-api.md: the host's own REST framework views answer SakaError this way.
+    "EXCEPTION_HANDLER": "django_saka.api.handlers.exception_handler",
 }
 
 # django-q2 for the task tests: "sync" runs every enqueued task at once, in-process.

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.throttling import UserRateThrottle
 
 from django_saka import services
 from django_saka.api.pagination import Position
@@ -102,6 +104,18 @@ def test_a_session_signs_in_and_its_posts_need_the_csrf_token(user):
     assert browser.get(url("wallet")).status_code == 200
     refused = browser.post(url("compost_dry_run"))
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+
+
+def test_the_hosts_throttling_applies(user, monkeypatch):
+    class TwoAMinute(UserRateThrottle):
+        rate = "2/min"
+
+    # As for authentication, a host's DEFAULT_THROTTLE_CLASSES are read at import.
+    monkeypatch.setattr(SakaAPIView, "throttle_classes", [TwoAMinute])
+    cache.clear()  # the request history of an earlier test's user of the same id
+    client = signed_in(user)
+    answers = [client.get(url("silo")).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
 
 
 @pytest.mark.parametrize("name", OPERATOR_ENDPOINTS)
@@ -557,3 +571,47 @@ def test_a_superuser_holds_every_permission(django_user_model):
     assert client.get(url("runs")).status_code == 200
     assert client.post(url("compost_dry_run")).status_code == 200
     assert client.get(url("audits")).status_code == 200
+
+
+# What each endpoint costs besides the token's query and the permission check (docs/http-api.md).
+ENDPOINT_QUERIES = [
+    ("get", "wallet", 1),
+    ("get", "ledger", 1),
+    ("get", "compost_preview", 1),
+    ("get", "silo", 1),
+    ("get", "seasons", 1 + 2),  # the seasons, then one summary for each of the two
+    ("get", "runs", 1),  # no unfinished run
+    ("post", "compost_dry_run", 2),  # the silo, then one aggregate over the wallets
+    ("get", "audits", 1),
+    ("get", "schema", 0),
+]
+
+
+@pytest.mark.parametrize(("method", "name", "queries"), ENDPOINT_QUERIES)
+def test_each_endpoint_costs_what_the_docs_say(make_user, method, name, queries):
+    operator = grant(make_user(), *(permission for _, permission in OPERATOR_ENDPOINTS.values()))
+    history(operator, 30)
+    for year in (2025, 2026):
+        Season.objects.create(
+            name=str(year),
+            start=datetime(year, 1, 1, tzinfo=UTC),
+            end=datetime(year + 1, 1, 1, tzinfo=UTC),
+        )
+    CycleRun.objects.create(kind="compost", status="completed")
+    services.audit_ledger(record=True)
+    checks_permission = name in OPERATOR_ENDPOINTS
+    client = signed_in(operator)
+    with CaptureQueriesContext(connection) as captured:
+        answer = getattr(client, method)(url(name))
+    assert answer.status_code == 200
+    sent = [query["sql"] for query in captured.captured_queries]
+    # The token query is first; then the user's and their groups' permissions.
+    assert len(sent) == 1 + 2 * checks_permission + queries, sent
+
+
+def test_the_wallet_and_preview_of_a_member_without_a_wallet_cost_one_more(user):
+    client = signed_in(user)
+    for name in ("wallet", "compost_preview"):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url(name))
+        assert len(captured.captured_queries) == 1 + 2  # the wallet, then that the user exists
