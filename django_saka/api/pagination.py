@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,8 +24,8 @@ from rest_framework.utils.urls import replace_query_param
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
-# Primary keys are 64-bit: a larger one would overflow the database driver.
-_MAX_PK = 2**63 - 1
+# Primary keys are 64-bit: a larger id names no row, and would overflow the database driver.
+MAX_ID = 2**63 - 1
 INVALID_CURSOR = "Invalid cursor: pass the next link of a page as it is."
 
 
@@ -52,7 +53,7 @@ class Position:
             moment = _EPOCH + micros * _MICROSECOND
         except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
             raise ValidationError({"cursor": [INVALID_CURSOR]}) from None
-        if not 0 < pk <= _MAX_PK:
+        if not 0 < pk <= MAX_ID:
             raise ValidationError({"cursor": [INVALID_CURSOR]})
         return cls(moment, pk)
 
@@ -70,7 +71,7 @@ def keyset_page(
     request: Request,
     page_size: int,
     cursor: str | None,
-    moment_of: Any = None,
+    moment_of: Callable[[Any], tuple[datetime, int]] | None = None,
 ) -> Page:
     """One page of ``queryset`` newest first, after ``cursor`` when given.
 
@@ -95,5 +96,5 @@ def keyset_page(
     return Page(rows, replace_query_param(url, "cursor", Position(moment, pk).encode()))
 
 
-def _model_position(moment_field: str) -> Any:
+def _model_position(moment_field: str) -> Callable[[Any], tuple[datetime, int]]:
     return lambda row: (getattr(row, moment_field), row.pk)

@@ -30,11 +30,8 @@ from ..db import alias
 from ..models import AuditRecord, CycleRun, Direction, Season, Transaction
 from . import serializers as api
 from .handlers import saka_error_handler
-from .pagination import keyset_page
+from .pagination import MAX_ID, Page, keyset_page
 from .permissions import CanPreviewCompost, CanViewAudits, CanViewRuns
-
-# Primary keys are 64-bit: a larger id names no row (and would overflow the driver).
-_MAX_ID = 2**63 - 1
 
 _PARAMETER_ERRORS = OpenApiResponse(
     response={
@@ -93,14 +90,20 @@ def _parameters(query: type[Serializer], request: Request) -> dict[str, Any]:
 
 
 def _page_of(
-    request: Request, queryset: QuerySet[Any], moment_field: str, parameters: dict[str, Any]
-) -> Any:
+    request: Request,
+    queryset: QuerySet[Any],
+    moment_field: str,
+    parameters: dict[str, Any],
+    moment_of: Callable[[Any], tuple[Any, int]] | None = None,
+) -> Page:
+    """The page the parameters ``page_size`` and ``cursor`` ask for."""
     return keyset_page(
         queryset,
         moment_field=moment_field,
         request=request,
         page_size=parameters["page_size"],
         cursor=parameters.get("cursor"),
+        moment_of=moment_of,
     )
 
 
@@ -154,12 +157,11 @@ class LedgerView(SakaAPIView):
             rows = rows.filter(created_at__gte=parameters["since"])
         if "until" in parameters:
             rows = rows.filter(created_at__lt=parameters["until"])
-        page = keyset_page(
+        page = _page_of(
+            request,
             rows.values(*self._COLUMNS),
-            moment_field="created_at",
-            request=request,
-            page_size=parameters["page_size"],
-            cursor=parameters.get("cursor"),
+            "created_at",
+            parameters,
             moment_of=lambda row: (row["created_at"], row["id"]),
         )
         results = [_ledger_entry(row) for row in page.rows]
@@ -249,7 +251,7 @@ class SeasonDetailView(SakaAPIView):
             raise ValidationError({"season_id": ["A season id is a whole number."]})
         number = int(season_id)
         season = (
-            Season.objects.using(alias()).filter(pk=number).first() if number <= _MAX_ID else None
+            Season.objects.using(alias()).filter(pk=number).first() if number <= MAX_ID else None
         )
         if season is None:
             raise NotFound(f"No season has the id {number}.")
