@@ -55,7 +55,9 @@ def grant(user: Any, *permissions: str) -> Any:
     return user
 
 
-def history(user: Any, count: int, *, start: datetime = MARCH, step: timedelta | None = None):
+def history(
+    user: Any, count: int, *, start: datetime = MARCH, step: timedelta | None = None
+) -> list[Transaction]:
     """``count`` harvests of 10 grains, one per ``step`` (default: an hour) from ``start``."""
     step = timedelta(hours=1) if step is None else step
     moves = [Move("earn", 10, "content_read", start + i * step) for i in range(count)]
