@@ -1,17 +1,29 @@
-"""The ledger pages: read-only for everyone, superusers included."""
+"""The ledger pages: read-only for everyone, superusers included, and fast at ten
+million rows (no COUNT(*), no DISTINCT, no unindexed sort, no query per row)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .. import conf
 from ..constants import SYSTEM_REASONS
 from ..models import Transaction
 from .base import ReadOnlyAdmin, user_search_fields
+
+# The ledger list filtered by one member: ``?user__exact=<pk>``. A lookup on the
+# foreign key itself (no join, any primary key name), which Django's admin allows
+# without listing it in list_filter; served by the (user, created_at) index.
+MEMBER_LOOKUP = "user__exact"
 
 
 class ReasonFilter(admin.SimpleListFilter):
@@ -28,14 +40,105 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reason=self.value()) if self.value() else queryset
 
 
+class LedgerChangeList(ChangeList):
+    """Pages by "newer" and "older" links instead of numbered pages.
+
+    Django's paginator counts the filtered rows on every page (a COUNT(*) that reads
+    every matching row: the whole ledger, unfiltered). This list fetches one row more
+    than it shows to learn whether an older page exists, and counts nothing.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        page = max(self.page_num, 1)
+        offset = (page - 1) * self.list_per_page
+        rows = list(self.queryset[offset : offset + self.list_per_page + 1])
+        self.result_list = rows[: self.list_per_page]
+        self.has_older_page = len(rows) > self.list_per_page
+        self.newer_page_query = self.get_query_string({PAGE_VAR: page - 1}) if page > 1 else ""
+        self.older_page_query = (
+            self.get_query_string({PAGE_VAR: page + 1}) if self.has_older_page else ""
+        )
+        # What Django's templates read: the count of the rows shown (equal to the
+        # "full" count, so that the search box shows no misleading total), no
+        # "show all" link and no actions.
+        self.result_count = len(self.result_list)
+        self.full_result_count = self.result_count
+        self.show_full_result_count = False
+        self.show_admin_actions = False
+        self.can_show_all = False
+        self.multi_page = page > 1 or self.has_older_page
+        self.paginator = None
+
+    def get_ordering(self, request: HttpRequest, queryset: Any) -> list[str]:
+        # Only the admin's index-backed ordering: a hand-written ?o= in the URL would
+        # sort the ledger on an unindexed column.
+        return list(self.model_admin.get_ordering(request))
+
+
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "direction", "amount", "reason", "run")
+    list_display = ("created_at", "user", "direction", "amount", "reason", "target", "cycle_run")
     # No date_hierarchy and no plain "reason" filter: both run a DISTINCT over the
-    # whole ledger on every page load.
+    # whole ledger on every page load. The date filter's choices are fixed links.
     list_filter = ("direction", ReasonFilter, "created_at")
     list_select_related = ("user", "run")
     show_full_result_count = False
+    actions = None  # no "delete selected", and no checkbox column
+    # A click on a column would sort ten million rows on an unindexed column.
+    sortable_by = ()
+    change_list_template = "admin/django_saka/transaction/change_list.html"
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LedgerChangeList
+
+    def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
+        # Newest first, always along an index: one member's rows by date through the
+        # (user, created_at) index, the whole ledger by primary key (created_at has
+        # no index of its own; ordering by it would sort the whole ledger).
+        if MEMBER_LOOKUP in request.GET:
+            return ("-created_at", "-id")
+        return ("-id",)
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return (*user_search_fields(), "=idempotency_key")
+
+    @admin.display(description=_("target"))
+    def target(self, row: Transaction) -> str:
+        return target_link(row, self.admin_site)
+
+    @admin.display(description=_("cycle run"))
+    def cycle_run(self, row: Transaction) -> str:
+        if row.run_id is None:
+            return "-"
+        url = reverse(
+            f"{self.admin_site.name}:django_saka_cyclerun_change",
+            args=[row.run_id],
+        )
+        return format_html('<a href="{}">{}</a>', url, row.run)
+
+
+def target_link(row: Transaction, site: admin.AdminSite) -> str:
+    """The row's target as "<model> <id>", linked to its admin page when its model is
+    registered on ``site``. The content type comes from ContentType's cache, so a list
+    of rows costs no query per row."""
+    if row.content_type_id is None:
+        return "-"
+    content_type = ContentType.objects.get_for_id(row.content_type_id)
+    label = f"{content_type.name} {row.object_id}"
+    model = content_type.model_class()
+    if model is None or not site.is_registered(model):
+        return label
+    try:
+        url = reverse(
+            f"{site.name}:{content_type.app_label}_{content_type.model}_change",
+            args=[quote(row.object_id)],
+        )
+    except NoReverseMatch:
+        return label
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+def member_ledger_url(user_pk: Any, site: admin.AdminSite) -> str:
+    """The ledger list filtered by one member."""
+    changelist = reverse(f"{site.name}:django_saka_transaction_changelist")
+    return f"{changelist}?{urlencode({MEMBER_LOOKUP: user_pk})}"
