@@ -115,7 +115,7 @@ def test_the_list_is_newest_first_by_primary_key_and_ignores_a_sort_in_the_url(m
     queries, page = page_queries(client, reverse(LIST_URL), {"o": "4"})
 
     (ledger,) = [sql for sql in queries if "saka_transaction" in sql]
-    assert re.search(r'ORDER BY .*"?django_saka_transaction"?\."?id"? DESC', ledger)
+    assert re.search(r"ORDER BY \W?django_saka_transaction\W\.\W?id\W? DESC LIMIT", ledger)
     shown = [int(pk) for pk in re.findall(r"/transaction/(\d+)/change/", page)]
     assert shown == sorted(Transaction.objects.values_list("pk", flat=True), reverse=True)
     assert 'class="sortable' not in page  # no column offers a sort
