@@ -5,10 +5,15 @@ and for "Delete selected users"."""
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.urls import reverse
+from django.contrib.auth import get_user_model
+from django.test import override_settings
+from django.urls import path, reverse
 
 from django_saka import services
+from django_saka.admin import WalletAdmin
+from django_saka.models import Wallet
 from tests.admin_helpers import staff_client
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +90,23 @@ def test_the_wallet_page_itself_says_nothing_about_the_silo(user):
     page = client.get(reverse("admin:django_saka_wallet_change", args=[wallet.pk]))
 
     assert "return to the silo" not in page.content.decode()
+
+
+# A host's own admin site with its own user admin: a plain ModelAdmin, none of
+# Django's UserAdmin, and django-saka's WalletAdmin registered beside it.
+host_site = admin.AdminSite(name="host_admin")
+host_site.register(get_user_model(), admin.ModelAdmin)
+host_site.register(Wallet, WalletAdmin)
+urlpatterns = [path("host-admin/", host_site.urls)]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_host_user_admin_of_its_own_gets_the_note_too(user):
+    services.harvest(user, "manual_adjust", amount=75)
+    client, _ = staff_client(*DELETE_USERS, "django_saka.delete_wallet")
+    opts = get_user_model()._meta
+    url = reverse(f"host_admin:{opts.app_label}_{opts.model_name}_delete", args=[user.pk])
+
+    page = client.get(url).content.decode()
+
+    assert "1 wallet is deleted with it: its 75 grains return to the silo" in page
