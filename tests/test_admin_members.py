@@ -272,3 +272,10 @@ def test_a_new_ledger_row_has_no_edit_or_delete_control(user):
         re.search(r'<input type="hidden" name="csrfmiddlewaretoken"[^>]*>', form).group(0)
     ]
     assert "<textarea" not in form and "<select" not in form
+
+
+def test_an_unknown_wallet_has_no_adjustment_form(user):
+    client, _ = staff_client(ADJUST)
+
+    assert client.get(reverse("admin:django_saka_wallet_adjust", args=[999999])).status_code == 404
+    assert client.get(reverse("admin:django_saka_wallet_adjust", args=["x"])).status_code == 404

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
@@ -143,7 +143,9 @@ class WalletAdmin(ReadOnlyAdmin):
         """Credit or debit the wallet by hand, through the services, with a comment."""
         if not request.user.has_perm(ADJUST_PERMISSION):
             raise PermissionDenied
-        wallet = get_object_or_404(self.get_queryset(request), pk=object_id)
+        wallet = self.get_object(request, unquote(object_id))
+        if wallet is None:
+            raise Http404(gettext("No wallet has this id."))
         wallet_url = reverse(f"{self.admin_site.name}:django_saka_wallet_change", args=[wallet.pk])
         form = AdjustBalanceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
