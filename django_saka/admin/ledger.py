@@ -83,6 +83,8 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_filter = ("direction", ReasonFilter, "created_at")
     list_select_related = ("user", "run")
     show_full_result_count = False
+    # No "Show counts" link: it counts the ledger once per filter choice.
+    show_facets = admin.ShowFacets.NEVER
     actions = None  # no "delete selected", and no checkbox column
     # A click on a column would sort ten million rows on an unindexed column.
     sortable_by = ()
