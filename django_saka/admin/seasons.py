@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
@@ -88,7 +89,7 @@ class SeasonAdmin(admin.ModelAdmin):
             "",
             '<tr><th scope="row">{}</th><td id="saka-season-{}">{}</td></tr>',
             (
-                (label, name.replace("_", "-"), f"{getattr(summary, name):,}")
+                (capfirst(label), name.replace("_", "-"), f"{getattr(summary, name):,}")
                 for name, label in SEASON_FIGURES
             ),
         )
