@@ -136,7 +136,7 @@ def test_a_members_rows_come_in_date_order_along_its_index(make_user):
     assert shown == [row.pk for row in reversed(mine)]
 
 
-def test_pages_link_to_newer_and_older_rows_without_counting(user):
+def test_pages_link_to_the_previous_and_next_page_without_counting(user):
     per_page = TransactionAdmin.list_per_page
     for _ in range(per_page + 1):
         services.harvest(user, "manual_adjust", amount=1)
@@ -145,9 +145,9 @@ def test_pages_link_to_newer_and_older_rows_without_counting(user):
     first = client.get(reverse(LIST_URL)).content.decode()
     second = client.get(reverse(LIST_URL), {"p": "2"}).content.decode()
 
-    assert 'id="saka-ledger-older"' in first and 'id="saka-ledger-newer"' not in first
+    assert 'id="saka-page-next"' in first and 'id="saka-page-previous"' not in first
     assert f"{per_page} rows on page 1" in first
-    assert 'id="saka-ledger-newer"' in second and 'id="saka-ledger-older"' not in second
+    assert 'id="saka-page-previous"' in second and 'id="saka-page-next"' not in second
     assert "1 row on page 2" in second
 
 

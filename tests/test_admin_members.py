@@ -279,3 +279,24 @@ def test_an_unknown_wallet_has_no_adjustment_form(user):
 
     assert client.get(reverse("admin:django_saka_wallet_adjust", args=[999999])).status_code == 404
     assert client.get(reverse("admin:django_saka_wallet_adjust", args=["x"])).status_code == 404
+
+
+# --- the wallet list -----------------------------------------------------------------
+
+
+def test_the_wallet_list_counts_nothing_and_pages_by_links():
+    from django_saka.admin import WalletAdmin
+    from tests.factories import seed_wallets
+
+    seed_wallets([5] * (WalletAdmin.list_per_page + 1))
+    client, _ = staff_client(VIEW)
+    url = reverse("admin:django_saka_wallet_changelist")
+
+    queries, first = page_queries(client, url, {"o": "2"})  # a sort in the URL is ignored
+    _queries, second = page_queries(client, url, {"p": "2"})
+
+    assert not [sql for sql in queries if "COUNT(" in sql.upper()]
+    assert f"{WalletAdmin.list_per_page} rows on page 1" in first
+    assert 'id="saka-page-next"' in first and 'id="saka-page-previous"' in second
+    assert "1 row on page 2" in second
+    assert 'class="sortable' not in first

@@ -6,8 +6,9 @@ balance" form); seasons are the one editable model.
 
 from .adjust import AdjustBalanceForm
 from .base import ReadOnlyAdmin, user_search_fields
-from .ledger import LedgerChangeList, ReasonFilter, TransactionAdmin
+from .ledger import ReasonFilter, TransactionAdmin
 from .notifications import NotificationDeliveryAdmin
+from .pagination import UncountedChangeList
 from .runs import CycleRunAdmin, CycleShardInline, SiloAdmin
 from .seasons import SeasonAdmin
 from .wallets import WalletAdmin
@@ -16,13 +17,13 @@ __all__ = [
     "AdjustBalanceForm",
     "CycleRunAdmin",
     "CycleShardInline",
-    "LedgerChangeList",
     "NotificationDeliveryAdmin",
     "ReadOnlyAdmin",
     "ReasonFilter",
     "SeasonAdmin",
     "SiloAdmin",
     "TransactionAdmin",
+    "UncountedChangeList",
     "WalletAdmin",
     "user_search_fields",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -19,6 +19,7 @@ from .. import conf
 from ..constants import SYSTEM_REASONS
 from ..models import Transaction
 from .base import ReadOnlyAdmin, user_search_fields
+from .pagination import UncountedChangeList
 
 # The ledger list filtered by one member: ``?user__exact=<pk>``. A lookup on the
 # foreign key itself (no join, any primary key name), which Django's admin allows
@@ -40,41 +41,6 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reason=self.value()) if self.value() else queryset
 
 
-class LedgerChangeList(ChangeList):
-    """Pages by "newer" and "older" links instead of numbered pages.
-
-    Django's paginator counts the filtered rows on every page (a COUNT(*) that reads
-    every matching row: the whole ledger, unfiltered). This list fetches one row more
-    than it shows to learn whether an older page exists, and counts nothing.
-    """
-
-    def get_results(self, request: HttpRequest) -> None:
-        page = max(self.page_num, 1)
-        offset = (page - 1) * self.list_per_page
-        rows = list(self.queryset[offset : offset + self.list_per_page + 1])
-        self.result_list = rows[: self.list_per_page]
-        self.has_older_page = len(rows) > self.list_per_page
-        self.newer_page_query = self.get_query_string({PAGE_VAR: page - 1}) if page > 1 else ""
-        self.older_page_query = (
-            self.get_query_string({PAGE_VAR: page + 1}) if self.has_older_page else ""
-        )
-        # What Django's templates read: the count of the rows shown (equal to the
-        # "full" count, so that the search box shows no misleading total), no
-        # "show all" link and no actions.
-        self.result_count = len(self.result_list)
-        self.full_result_count = self.result_count
-        self.show_full_result_count = False
-        self.show_admin_actions = False
-        self.can_show_all = False
-        self.multi_page = page > 1 or self.has_older_page
-        self.paginator = None
-
-    def get_ordering(self, request: HttpRequest, queryset: Any) -> list[str]:
-        # Only the admin's index-backed ordering: a hand-written ?o= in the URL would
-        # sort the ledger on an unindexed column.
-        return list(self.model_admin.get_ordering(request))
-
-
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "direction", "amount", "reason", "target", "cycle_run")
@@ -91,7 +57,7 @@ class TransactionAdmin(ReadOnlyAdmin):
     change_list_template = "admin/django_saka/transaction/change_list.html"
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return LedgerChangeList
+        return UncountedChangeList
 
     def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
         # Newest first, always along an index: one member's rows by date through the

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from ..wording import grains
 from .adjust import ADJUST_PERMISSION, AdjustBalanceForm, adjust_balance, credit_caps
 from .base import ReadOnlyAdmin, user_search_fields
 from .ledger import member_ledger_url, target_link
+from .pagination import UncountedChangeList
 from .users import note_grains_returning
 
 # How many of the member's ledger rows the wallet page shows; the rest are one link away.
@@ -33,6 +35,9 @@ class WalletAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) over a million wallets on every page is slow
+    change_list_template = "admin/django_saka/wallet/change_list.html"
+    # A click on a column would sort a million wallets on an unindexed column.
+    sortable_by = ()
     actions = None  # no "delete selected": a wallet goes only with its user
     change_form_template = "admin/django_saka/wallet/change_form.html"
     fieldsets = (
@@ -65,6 +70,9 @@ class WalletAdmin(ReadOnlyAdmin):
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return user_search_fields()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return UncountedChangeList
 
     def get_urls(self) -> list[URLPattern]:
         adjust = path(
