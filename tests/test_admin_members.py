@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.test import Client
 from django.urls import reverse
 
 from django_saka import services
@@ -300,3 +301,29 @@ def test_the_wallet_list_counts_nothing_and_pages_by_links():
     assert 'id="saka-page-next"' in first and 'id="saka-page-previous"' in second
     assert "1 row on page 2" in second
     assert 'class="sortable' not in first
+
+
+@pytest.mark.server_db
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_of_one_form_adjust_once(user):
+    from tests.conftest import run_in_threads
+
+    services.harvest(user, "manual_adjust", amount=10)
+    client, admin_user = staff_client(VIEW, ADJUST)
+    other_tab = Client()
+    other_tab.force_login(admin_user)
+    data = {
+        "direction": "debit",
+        "amount": "4",
+        "comment": "double click",
+        "idempotency_key": form_key(client, user),
+    }
+    clients = [client, other_tab]
+
+    answers = run_in_threads(
+        2, lambda index: clients[index].post(adjust_url(user), data).status_code
+    )
+
+    assert answers == [302, 302]
+    assert Transaction.objects.filter(user=user, direction="spend").count() == 1
+    assert services.get_balance(user).balance == 6
