@@ -152,6 +152,16 @@ def test_a_credit_is_a_manual_adjust_harvest_naming_the_admin_and_the_comment(us
     assert f"Credited 50 grains to alice (ledger row {row.pk})." in followed
 
 
+def test_an_admin_who_may_adjust_but_not_view_wallets_returns_to_the_index(user):
+    services.harvest(user, "manual_adjust", amount=10)
+    client, _ = staff_client(ADJUST)
+
+    response = submit(client, user, "credit", 5)
+
+    assert response["Location"] == reverse("admin:index")
+    assert "Credited 5 grains to alice" in client.get(response["Location"]).content.decode()
+
+
 def test_a_debit_is_a_manual_adjust_spend(user):
     services.harvest(user, "manual_adjust", amount=100)
     client, _ = staff_client(ADJUST)

@@ -164,7 +164,11 @@ class WalletAdmin(ReadOnlyAdmin):
                 else:
                     self.log_change(request, wallet, done.message)
                     messages.success(request, done.message)
-                return HttpResponseRedirect(wallet_url)
+                # Back to the wallet page, or to the admin's index for an account
+                # that may adjust wallets but not view them.
+                if self.has_view_permission(request, wallet):
+                    return HttpResponseRedirect(wallet_url)
+                return HttpResponseRedirect(reverse(f"{self.admin_site.name}:index"))
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Adjust balance"),
