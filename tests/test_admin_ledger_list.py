@@ -174,3 +174,48 @@ def test_asking_for_filter_counts_in_the_url_counts_nothing(user):
     queries, _page = page_queries(client, reverse(LIST_URL), {"_facets": "True"})
 
     assert not [sql for sql in queries if "COUNT(" in sql.upper()]
+
+
+def test_search_finds_the_rows_of_members_by_name_or_email_without_scanning_the_ledger(
+    make_user,
+):
+    alice, bob = make_user("alice"), make_user("bob")
+    bob.email = "bob@example.org"
+    bob.save()
+    services.harvest(alice, "manual_adjust", amount=1)
+    services.harvest(bob, "manual_adjust", amount=2)
+    client, _ = staff_client(LEDGER)
+
+    queries, by_name = page_queries(client, reverse(LIST_URL), {"q": "ALI"})
+    _queries, by_email = page_queries(client, reverse(LIST_URL), {"q": "example.org"})
+
+    assert '<td class="field-user nowrap">alice</td>' in by_name
+    assert '<td class="field-user nowrap">bob</td>' not in by_name
+    assert '<td class="field-user nowrap">bob</td>' in by_email
+    (ledger,) = [sql for sql in queries if "saka_transaction" in sql]
+    assert "LIKE" not in ledger.upper()  # the members were found first, in the users table
+
+
+def test_an_idempotency_key_is_searched_within_one_members_rows(make_user):
+    alice = make_user("alice")
+    keyed = services.harvest(alice, "manual_adjust", amount=1, idempotency_key="order-77")
+    services.harvest(alice, "manual_adjust", amount=2)
+    client, _ = staff_client(LEDGER)
+
+    page = client.get(reverse(LIST_URL), {"user__exact": alice.pk, "q": "order-77"})
+
+    shown = [int(pk) for pk in re.findall(r"/transaction/(\d+)/change/", page.content.decode())]
+    assert shown == [keyed.pk]
+
+
+def test_a_search_matching_too_many_members_says_so(make_user, monkeypatch):
+    monkeypatch.setattr("django_saka.admin.ledger.MAX_SEARCHED_MEMBERS", 2)
+    people = [make_user(f"member{index}") for index in range(3)]
+    for person in people:
+        services.harvest(person, "manual_adjust", amount=1)
+    client, _ = staff_client(LEDGER)
+
+    page = client.get(reverse(LIST_URL), {"q": "member"}).content.decode()
+
+    assert "More than 2 members match; the list shows the rows of the first 2." in page
+    assert "member0" in page and "member1" in page and "member2</td>" not in page

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import conf
@@ -25,6 +28,8 @@ from .pagination import UncountedChangeList
 # foreign key itself (no join, any primary key name), which Django's admin allows
 # without listing it in list_filter; served by the (user, created_at) index.
 MEMBER_LOOKUP = "user__exact"
+# A search matching more members than this shows the rows of the first ones only.
+MAX_SEARCHED_MEMBERS = 1000
 
 
 class ReasonFilter(admin.SimpleListFilter):
@@ -68,7 +73,48 @@ class TransactionAdmin(ReadOnlyAdmin):
         return ("-id",)
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        # What the search box matches (see get_search_results for how).
         return (*user_search_fields(), "=idempotency_key")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> tuple[Any, bool]:
+        """Rows of the members whose username or e-mail contains the term; within one
+        member's rows (``?user__exact=``), also the row whose idempotency key is the term.
+
+        Django's own search ORs a substring match on the joined users with the key
+        over the whole ledger, which no index serves: 26 s at ten million rows. Here
+        the matching members are found first (one query on the users table, at most
+        MAX_SEARCHED_MEMBERS of them) and their rows read along the member index; the
+        key is looked up only with the member, where the (user, key) index serves it.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        user_model = get_user_model()
+        matching = Q()
+        for field in user_search_fields():
+            matching |= Q(**{f"{field.removeprefix('user__')}__icontains": term})
+        members = list(
+            user_model._base_manager.filter(matching)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: MAX_SEARCHED_MEMBERS + 1]
+        )
+        if len(members) > MAX_SEARCHED_MEMBERS:
+            members = members[:MAX_SEARCHED_MEMBERS]
+            messages.info(
+                request,
+                gettext(
+                    "More than %(count)s members match; the list shows the rows of the "
+                    "first %(count)s. Search for more of the name to narrow it."
+                )
+                % {"count": f"{MAX_SEARCHED_MEMBERS:,}"},
+                fail_silently=True,
+            )
+        found = Q(user_id__in=members)
+        if MEMBER_LOOKUP in request.GET:
+            found |= Q(idempotency_key=term)
+        return queryset.filter(found), False
 
     @admin.display(description=_("target"))
     def target(self, row: Transaction) -> str:
