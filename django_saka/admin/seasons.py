@@ -60,7 +60,7 @@ class SeasonAdmin(admin.ModelAdmin):
     list_display = ("name", "start", "end", *(name for name, _label in SEASON_FIGURES))
     list_display_links = ("name",)
     ordering = ("-start",)
-    list_per_page = 20
+    list_per_page = 10
     search_fields = ("name",)
     fields = ("name", "start", "end")
     summary_fields = ("figures", "created", "modified")
