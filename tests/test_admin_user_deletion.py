@@ -28,11 +28,21 @@ def test_the_delete_page_of_a_user_says_its_grains_return_to_the_silo(user):
     page = client.get(reverse("admin:auth_user_delete", args=[user.pk])).content.decode()
 
     assert (
-        "1 wallet is deleted with it: its 120 grains return to the silo "
+        "1 wallet is deleted with it: the silo gets back its 120 grains "
         "(an account_closed ledger row)."
     ) in page
     assert 'name="post"' in page  # the page asks to confirm; nothing was deleted
     assert services.get_silo().total_closed == 0
+
+
+def test_an_empty_wallet_is_said_to_hold_no_grains(user):
+    services.harvest(user, "manual_adjust", amount=5)
+    services.spend(user, 5, "plant")
+    client, _ = staff_client(*DELETE_USERS, "django_saka.delete_wallet")
+
+    page = client.get(reverse("admin:auth_user_delete", args=[user.pk])).content.decode()
+
+    assert "1 wallet is deleted with it; it holds no grains." in page
 
 
 def test_confirming_returns_the_grains_and_says_nothing_more(user):
@@ -44,7 +54,7 @@ def test_confirming_returns_the_grains_and_says_nothing_more(user):
     assert response.status_code == 302
     assert services.get_silo().total_closed == 120
     after = client.get(response["Location"]).content.decode()
-    assert "return to the silo" not in after
+    assert "the silo gets back" not in after
 
 
 def test_deleting_selected_users_says_the_total_returning_to_the_silo(make_user):
@@ -59,7 +69,7 @@ def test_deleting_selected_users_says_the_total_returning_to_the_silo(make_user)
 
     assert page.status_code == 200
     assert (
-        "3 wallets are deleted with them: their 60 grains return to the silo "
+        "3 wallets are deleted with them: the silo gets back their 60 grains "
         "(one account_closed ledger row each)."
     ) in page.content.decode()
     assert services.get_silo().total_closed == 0
@@ -89,7 +99,7 @@ def test_the_wallet_page_itself_says_nothing_about_the_silo(user):
     wallet = user.saka_wallet
     page = client.get(reverse("admin:django_saka_wallet_change", args=[wallet.pk]))
 
-    assert "return to the silo" not in page.content.decode()
+    assert "the silo gets back" not in page.content.decode()
 
 
 # A host's own admin site with its own user admin: a plain ModelAdmin, none of
@@ -109,4 +119,4 @@ def test_a_host_user_admin_of_its_own_gets_the_note_too(user):
 
     page = client.get(url).content.decode()
 
-    assert "1 wallet is deleted with it: its 75 grains return to the silo" in page
+    assert "1 wallet is deleted with it: the silo gets back its 75 grains" in page

@@ -42,10 +42,16 @@ class GrainsReturning:
         self.grains = 0
 
     def __str__(self) -> str:
+        if not self.grains:  # an empty wallet writes no ledger row when it goes
+            return ngettext(
+                "%(wallets)s wallet is deleted with it; it holds no grains.",
+                "%(wallets)s wallets are deleted with them; they hold no grains.",
+                self.wallets,
+            ) % {"wallets": f"{self.wallets:,}"}
         return ngettext(
-            "%(wallets)s wallet is deleted with it: its %(grains)s return to the silo "
+            "%(wallets)s wallet is deleted with it: the silo gets back its %(grains)s "
             "(an account_closed ledger row).",
-            "%(wallets)s wallets are deleted with them: their %(grains)s return to the silo "
+            "%(wallets)s wallets are deleted with them: the silo gets back their %(grains)s "
             "(one account_closed ledger row each).",
             self.wallets,
         ) % {"wallets": f"{self.wallets:,}", "grains": grains(self.grains)}
