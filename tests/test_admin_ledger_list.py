@@ -219,3 +219,26 @@ def test_a_search_matching_too_many_members_says_so(make_user, monkeypatch):
 
     assert "More than 2 members match; the list shows the rows of the first 2." in page
     assert "member0" in page and "member1" in page and "member2</td>" not in page
+
+
+def test_the_member_filter_names_the_member_and_clears(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    services.harvest(alice, "manual_adjust", amount=1)
+    services.harvest(bob, "manual_adjust", amount=1)
+    client, _ = staff_client(LEDGER)
+
+    filtered = client.get(reverse(LIST_URL), {"user__exact": alice.pk}).content.decode()
+    unfiltered = client.get(reverse(LIST_URL)).content.decode()
+
+    assert "By member" in filtered and '<li class="selected">' in filtered
+    assert f'<a href="?user__exact={alice.pk}">alice</a>' in filtered
+    assert '<td class="field-user nowrap">bob</td>' not in filtered
+    assert "By member" not in unfiltered  # no list of a million members to choose from
+
+
+def test_a_member_filter_that_is_not_a_primary_key_is_refused(user):
+    client, _ = staff_client(LEDGER)
+
+    response = client.get(reverse(LIST_URL), {"user__exact": "not-a-number"})
+
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")

@@ -6,7 +6,7 @@ balance" form); seasons are the one editable model.
 
 from .adjust import AdjustBalanceForm
 from .base import ReadOnlyAdmin, user_search_fields
-from .ledger import ReasonFilter, TransactionAdmin
+from .ledger import MemberFilter, ReasonFilter, TransactionAdmin
 from .notifications import NotificationDeliveryAdmin
 from .pagination import UncountedChangeList
 from .runs import CycleRunAdmin, CycleShardInline, SiloAdmin
@@ -17,6 +17,7 @@ __all__ = [
     "AdjustBalanceForm",
     "CycleRunAdmin",
     "CycleShardInline",
+    "MemberFilter",
     "NotificationDeliveryAdmin",
     "ReadOnlyAdmin",
     "ReasonFilter",

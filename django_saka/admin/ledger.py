@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -24,9 +26,9 @@ from ..models import Transaction
 from .base import ReadOnlyAdmin, user_search_fields
 from .pagination import UncountedChangeList
 
-# The ledger list filtered by one member: ``?user__exact=<pk>``. A lookup on the
-# foreign key itself (no join, any primary key name), which Django's admin allows
-# without listing it in list_filter; served by the (user, created_at) index.
+# The ledger list filtered by one member (MemberFilter): ``?user__exact=<pk>``, the
+# foreign key itself (no join, any primary key name); served by the (user,
+# created_at) index.
 MEMBER_LOOKUP = "user__exact"
 # A search matching more members than this shows the rows of the first ones only.
 MAX_SEARCHED_MEMBERS = 1000
@@ -46,12 +48,39 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reason=self.value()) if self.value() else queryset
 
 
+class MemberFilter(admin.SimpleListFilter):
+    """One member's rows: ``?user__exact=<pk>``, where the wallet page links. Shown only
+    while a member is selected, naming that member (one query by primary key; listing
+    the members to choose from would read the users table on every page)."""
+
+    title = _("member")
+    parameter_name = MEMBER_LOOKUP
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        selected = self.value()
+        if selected is None:
+            return []
+        try:
+            member = get_user_model()._base_manager.filter(pk=selected).first()
+        except (ValueError, ValidationError):
+            member = None  # not a primary key: queryset() refuses it
+        return [(selected, str(member) if member is not None else selected)]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(user_id=self.value())
+        except (ValueError, ValidationError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "direction", "amount", "reason", "target", "cycle_run")
     # No date_hierarchy and no plain "reason" filter: both run a DISTINCT over the
     # whole ledger on every page load. The date filter's choices are fixed links.
-    list_filter = ("direction", ReasonFilter, "created_at")
+    list_filter = ("direction", ReasonFilter, "created_at", MemberFilter)
     list_select_related = ("user", "run")
     show_full_result_count = False
     # No "Show counts" link: it counts the ledger once per filter choice.
