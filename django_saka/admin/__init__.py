@@ -2,6 +2,7 @@
 nobody, superusers included, can add, edit or delete wallets, ledger rows, the silo or runs.
 """
 
+from .audits import AuditRecordAdmin
 from .base import ReadOnlyAdmin, user_search_fields
 from .ledger import ReasonFilter, TransactionAdmin
 from .notifications import NotificationDeliveryAdmin
@@ -9,6 +10,7 @@ from .runs import CycleRunAdmin, CycleShardInline, SiloAdmin
 from .wallets import WalletAdmin
 
 __all__ = [
+    "AuditRecordAdmin",
     "CycleRunAdmin",
     "CycleShardInline",
     "NotificationDeliveryAdmin",
