@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST
 from .. import clock, conf, services
 from ..cycles import engine
 from ..cycles.rules import RedistributionRule
+from ..db import alias
 from ..exceptions import CycleAlreadyRunning
 from ..models import AuditRecord, CycleRun, Wallet
 from ..rates import format_rate
@@ -99,15 +100,16 @@ def economy_figures() -> Figures:
     redistribution = conf.redistribution()
     # Who is active is the redistribution's own rule (the members it would pay now).
     active_rule = RedistributionRule.from_settings(redistribution, clock.now())
-    circulation = Wallet.objects.aggregate(total=Coalesce(Sum("balance"), 0))["total"]
+    wallets = Wallet.objects.using(alias())
+    circulation = wallets.aggregate(total=Coalesce(Sum("balance"), 0))["total"]
     return Figures(
         silo=services.get_silo(),
         circulation=int(circulation),
-        active_members=Wallet.objects.redistribution_eligible(active_rule).count(),
+        active_members=wallets.redistribution_eligible(active_rule).count(),
         active_days=redistribution.active_days,
         # The compost's own dry run: one aggregate with the rule the run would apply.
         compost_plan=services.compost(dry_run=True, source=ADMIN_SOURCE),
-        last_audit=AuditRecord.objects.order_by("-created", "-id").first(),
+        last_audit=AuditRecord.objects.using(alias()).order_by("-created", "-id").first(),
     )
 
 
@@ -165,8 +167,9 @@ def run_row(run: CycleRun, now: datetime) -> RunRow:
 def recent_runs() -> tuple[list[CycleRun], list[CycleRun]]:
     """(the unfinished runs, the latest CHART_RUNS runs, newest first): two bounded
     queries. The unfinished ones are read apart so that an old dead run still shows."""
-    unfinished = list(CycleRun.objects.filter(active_kind__isnull=False).order_by("kind"))
-    latest = list(CycleRun.objects.order_by("-started_at", "-pk")[:CHART_RUNS])
+    runs = CycleRun.objects.using(alias())
+    unfinished = list(runs.filter(active_kind__isnull=False).order_by("kind"))
+    latest = list(runs.order_by("-started_at", "-pk")[:CHART_RUNS])
     return unfinished, latest
 
 
@@ -425,7 +428,7 @@ class Dashboard:
             messages.error(request, gettext("The form was out of date; try again."))
             return self.back()
         label = CycleRun.Kind(kind).label
-        unfinished = CycleRun.objects.filter(active_kind=kind).first()
+        unfinished = CycleRun.objects.using(alias()).filter(active_kind=kind).first()
         if unfinished is not None:
             messages.error(
                 request,
@@ -448,7 +451,7 @@ class Dashboard:
 
     def take_over(self, request: HttpRequest, run_id: int) -> HttpResponse:
         require(request, PERMISSION_TAKE_OVER)
-        run = get_object_or_404(CycleRun, pk=run_id)
+        run = get_object_or_404(CycleRun.objects.using(alias()), pk=run_id)
         if run.active_kind is None:
             messages.warning(request, gettext("Run %(run)d is already over.") % {"run": run.pk})
             return self.back()
@@ -474,7 +477,7 @@ class Dashboard:
 
     def abandon(self, request: HttpRequest, run_id: int) -> HttpResponse:
         require(request, PERMISSION_ABANDON)
-        run = get_object_or_404(CycleRun, pk=run_id)
+        run = get_object_or_404(CycleRun.objects.using(alias()), pk=run_id)
         if run.active_kind is None:
             messages.warning(request, gettext("Run %(run)d is already over.") % {"run": run.pk})
             return self.back()
