@@ -96,7 +96,8 @@ class Figures:
 
 def economy_figures() -> Figures:
     """Silo, grains in circulation, active members, the next compost's plan and the
-    last audit: five statements, whatever the number of wallets."""
+    last audit: six statements (the dry run reads the silo too), whatever the number
+    of wallets."""
     redistribution = conf.redistribution()
     # Who is active is the redistribution's own rule (the members it would pay now).
     active_rule = RedistributionRule.from_settings(redistribution, clock.now())
