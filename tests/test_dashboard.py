@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from django_saka import services
 from django_saka.cycles import engine
-from django_saka.models import CycleRun, CycleShard, Wallet
+from django_saka.models import CycleRun, CycleShard, Transaction, Wallet
 from django_saka.services.compost import plan_compost
 from tests.factories import seed_wallets
 
@@ -229,9 +229,12 @@ def test_buttons_are_shown_only_with_their_permission(staff):
 
 
 def dashboard_queries(client) -> int:
+    """The number of queries the dashboard sends; none of them reads the ledger."""
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse(DASHBOARD))
     assert response.status_code == 200
+    ledger = Transaction._meta.db_table
+    assert not [query for query in captured.captured_queries if ledger in query["sql"]]
     return len(captured.captured_queries)
 
 
