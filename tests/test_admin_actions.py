@@ -416,3 +416,29 @@ def test_an_audit_record_shows_its_discrepancies(staff):
     )
     table = re.search(r'<table id="saka-discrepancies">.*?</table>', page, re.S).group(0)
     assert "<td>conservation</td>" in table and "<td>10</td><td>11</td>" in table
+
+
+def test_without_django_q_nothing_is_queued_and_the_operator_is_told_what_to_run(
+    staff, monkeypatch
+):
+    from django.apps import apps
+
+    installed = apps.is_installed
+    monkeypatch.setattr(apps, "is_installed", lambda name: name != "django_q" and installed(name))
+    run = dead_compost_run()
+    client = staff("view_dashboard", "start_cycle", "take_over_run", "run_audit")
+    for url, data, command in [
+        (
+            reverse("admin:django_saka_start"),
+            {"kind": "redistribution", "occasion": OCCASION},
+            "saka_redistribute",
+        ),
+        (reverse("admin:django_saka_take_over", args=[run.pk]), {}, "saka_compost"),
+        (reverse("admin:django_saka_run_audit"), {}, "saka_audit"),
+    ]:
+        response = client.post(url, data, follow=True)
+        assert messages_of(response) == [
+            "Nothing was queued: django-q2 (django_q) is not in INSTALLED_APPS, so no "
+            f"worker would run it. Run manage.py {command} instead."
+        ]
+    assert queued() == []

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
@@ -48,6 +49,11 @@ START_TASKS = {
     CycleRun.Kind.REDISTRIBUTION.value: "django_saka.tasks.redistribute",
 }
 AUDIT_TASK = "django_saka.tasks.audit"
+# What an operator runs instead where django-q2 is not installed.
+COMMANDS = {
+    CycleRun.Kind.COMPOST.value: "saka_compost",
+    CycleRun.Kind.REDISTRIBUTION.value: "saka_redistribute",
+}
 ADMIN_SOURCE = "admin"
 
 PERMISSION_VIEW = "django_saka.view_dashboard"
@@ -354,6 +360,22 @@ def _enqueue(func: str, **kwargs: Any) -> str:
     return async_task(func, **kwargs)
 
 
+def refuse_without_queue(request: HttpRequest, command: str) -> bool:
+    """Say so and return True when django-q2 is not installed: nothing could run what
+    the action would queue (see docs/scheduling.md)."""
+    if apps.is_installed("django_q"):
+        return False
+    messages.error(
+        request,
+        gettext(
+            "Nothing was queued: django-q2 (django_q) is not in INSTALLED_APPS, so no "
+            "worker would run it. Run manage.py %(command)s instead."
+        )
+        % {"command": command},
+    )
+    return True
+
+
 class Dashboard:
     """The dashboard's views, bound to the admin site and the cycle-run admin (for
     its context: the site's header, the app's breadcrumbs)."""
@@ -440,6 +462,8 @@ class Dashboard:
                 % {"kind": label, "run": unfinished.pk},
             )
             return self.back()
+        if refuse_without_queue(request, COMMANDS[kind]):
+            return self.back()
         task_id = _enqueue(
             START_TASKS[kind], source=ADMIN_SOURCE, scheduled_for=f"admin-{occasion}"
         )
@@ -465,6 +489,8 @@ class Dashboard:
                 )
                 % {"run": run.pk, "lease": conf.run_lease_seconds()},
             )
+            return self.back()
+        if refuse_without_queue(request, COMMANDS[run.kind]):
             return self.back()
         from .. import tasks
 
@@ -515,6 +541,8 @@ class Dashboard:
 
     def run_audit(self, request: HttpRequest) -> HttpResponse:
         require(request, PERMISSION_AUDIT)
+        if refuse_without_queue(request, "saka_audit"):
+            return self.back()
         task_id = _enqueue(AUDIT_TASK, source=ADMIN_SOURCE)
         messages.success(
             request,
