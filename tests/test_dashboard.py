@@ -168,6 +168,19 @@ def test_the_chart_draws_the_silo_and_the_grains_of_each_run(staff):
     ]
 
 
+def test_an_unfinished_run_is_charted_with_the_silo_it_started_from(staff):
+    seed_wallets([500, 500], last_activity_at=LONG_AGO)
+    composted = services.compost()
+    run = dead_compost_run()  # planned after the first compost: the silo held 100
+    page = staff("view_dashboard").get(reverse(DASHBOARD)).content.decode()
+    assert chart_points(page) == [
+        ("compost", composted.run_id, 100),
+        ("silo", composted.run_id, 100),
+        ("compost", run.pk, 0),
+        ("silo", run.pk, 100),
+    ]
+
+
 def test_the_chart_is_bounded_and_oldest_first(staff):
     start = timezone.now() - timedelta(days=400)
     CycleRun.objects.bulk_create(
