@@ -5,6 +5,7 @@ balance" form); seasons are the one editable model.
 """
 
 from .adjust import AdjustBalanceForm
+from .audits import AuditRecordAdmin
 from .base import ReadOnlyAdmin, user_search_fields
 from .ledger import MemberFilter, ReasonFilter, TransactionAdmin
 from .notifications import NotificationDeliveryAdmin
@@ -15,6 +16,7 @@ from .wallets import WalletAdmin
 
 __all__ = [
     "AdjustBalanceForm",
+    "AuditRecordAdmin",
     "CycleRunAdmin",
     "CycleShardInline",
     "MemberFilter",
