@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_saka import services
+from django_saka.admin.dashboard import DASHBOARD_SEASONS
 from django_saka.cycles import engine
-from django_saka.models import CycleRun, CycleShard, Transaction, Wallet
+from django_saka.models import CycleRun, CycleShard, Season, Transaction, Wallet
 from django_saka.services.compost import plan_compost
 from tests.factories import seed_wallets
 
@@ -241,20 +242,25 @@ def test_buttons_are_shown_only_with_their_permission(staff):
 # --- what it costs ----------------------------------------------------------------------
 
 
-def dashboard_queries(client) -> int:
-    """The number of queries the dashboard sends; none of them reads the ledger."""
+def dashboard_queries(client, ledger_reads: int = 0) -> int:
+    """The number of queries the dashboard sends; only the season summaries (one per
+    season shown, ``ledger_reads``) read the ledger."""
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse(DASHBOARD))
     assert response.status_code == 200
     ledger = Transaction._meta.db_table
-    assert not [query for query in captured.captured_queries if ledger in query["sql"]]
+    assert len([query for query in captured.captured_queries if ledger in query["sql"]]) == (
+        ledger_reads
+    )
     return len(captured.captured_queries)
 
 
 # session, user, the user's and the groups' permissions, silo, circulation, active
 # members, the compost dry run (its silo read and its one aggregate), last audit,
-# unfinished runs, latest runs.
-QUERIES = 12
+# the seasons, unfinished runs, latest runs.
+QUERIES = 13
+# Each season shown (at most DASHBOARD_SEASONS) adds its summary.
+QUERIES_PER_SEASON = 1
 # An unfinished run adds its live progress, its last heartbeat and is_alive's own read;
 # there is at most one unfinished run per kind.
 QUERIES_PER_UNFINISHED_RUN = 3
@@ -320,3 +326,37 @@ def test_the_settings_page_shows_the_effective_settings(staff):
     schedules = settings_section(page, "schedules")
     assert schedules["audit"] == "None" and schedules["compost"] == "0 3 * * 1"
     assert settings_section(page, "notifications")["ENABLED"] == "False"
+
+
+# --- seasons on the dashboard -----------------------------------------------------------
+
+
+def test_the_dashboard_shows_the_current_season_and_the_last_ones_with_their_figures(
+    staff, make_user
+):
+    now = timezone.now()
+    day = timedelta(days=1)
+    for number in range(1, 5):  # four ended seasons, ten days each
+        start = now - day * (10 * number + 10)
+        Season.objects.create(name=f"past {number}", start=start, end=start + 10 * day)
+    current = Season.objects.create(name="now", start=now - 10 * day, end=now + 10 * day)
+    Season.objects.create(name="next", start=now + 10 * day, end=now + 20 * day)
+    member = make_user()
+    services.harvest(member, "content_read")
+    client = staff("view_dashboard")
+
+    page = client.get(reverse("admin:django_saka_dashboard")).content.decode()
+
+    shown = re.findall(r'class="saka-season" data-season-id="(\d+)" data-current="(\w+)"', page)
+    past = Season.objects.filter(name__in=["past 1", "past 2"]).order_by("-start")
+    assert shown == [(str(current.pk), "true")] + [(str(s.pk), "false") for s in past]
+    row = re.search(rf'data-season-id="{current.pk}".*?</tr>', page, re.S).group(0)
+    assert re.search(r'data-figure="harvested">10<', row)
+    assert re.search(r'data-figure="active_members">1<', row)
+    queries = dashboard_queries(client, ledger_reads=DASHBOARD_SEASONS)
+    assert queries == QUERIES + DASHBOARD_SEASONS * QUERIES_PER_SEASON
+
+
+def test_the_dashboard_says_when_no_season_has_started(staff):
+    page = staff("view_dashboard").get(reverse("admin:django_saka_dashboard")).content.decode()
+    assert 'id="saka-seasons-empty"' in page
