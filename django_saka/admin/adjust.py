@@ -61,7 +61,8 @@ class AdjustBalanceForm(forms.Form):
     )
 
     def clean_comment(self) -> str:
-        comment = self.cleaned_data["comment"].strip()
+        comment: str = self.cleaned_data["comment"]
+        comment = comment.strip()
         if not comment:
             raise forms.ValidationError(gettext("Say why the balance changes."))
         return comment

@@ -35,7 +35,9 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*super().get_readonly_fields(request, obj), "discrepancy_table"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str | list[str] | tuple[str, ...] | tuple[()]]:
         # The raw JSON is replaced by a table of the discrepancies.
         fields = [name for name in super().get_fields(request, obj) if name != "discrepancies"]
         return [name for name in fields if name != "discrepancy_table"] + ["discrepancy_table"]

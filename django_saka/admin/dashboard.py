@@ -377,7 +377,7 @@ def effective_settings() -> list[tuple[str, str, list[tuple[str, str]]]]:
 def _enqueue(func: str, **kwargs: Any) -> str:
     from django_q.tasks import async_task
 
-    return async_task(func, **kwargs)
+    return str(async_task(func, **kwargs))  # the task's id
 
 
 def refuse_without_queue(request: HttpRequest, command: str) -> bool:
@@ -400,7 +400,7 @@ class Dashboard:
     """The dashboard's views, bound to the admin site and the cycle-run admin (for
     its context: the site's header, the app's breadcrumbs)."""
 
-    def __init__(self, model_admin: admin.ModelAdmin) -> None:
+    def __init__(self, model_admin: admin.ModelAdmin[Any]) -> None:
         self.model_admin = model_admin
         self.site = model_admin.admin_site
 

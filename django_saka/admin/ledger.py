@@ -164,7 +164,7 @@ def target_link(row: Transaction, site: admin.AdminSite) -> str:
     """The row's target as "<model> <id>", linked to its admin page when its model is
     registered on ``site``. The content type comes from ContentType's cache, so a list
     of rows costs no query per row."""
-    if row.content_type_id is None:
+    if row.content_type_id is None or row.object_id is None:
         return "-"
     content_type = ContentType.objects.get_for_id(row.content_type_id)
     label = f"{content_type.name} {row.object_id}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
 
 class UncountedChangeList(ChangeList):
@@ -38,7 +41,7 @@ class UncountedChangeList(ChangeList):
         self.multi_page = page > 1 or self.has_next_page
         self.paginator = None
 
-    def get_ordering(self, request: HttpRequest, queryset: Any) -> list[str]:
+    def get_ordering(self, request: HttpRequest, queryset: Any) -> list[str | Combinable]:
         # Only the admin's index-backed ordering: a hand-written ?o= in the URL would
         # sort the whole table on an unindexed column.
         return list(self.model_admin.get_ordering(request))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..cycles import engine
 from ..models import CycleRun, CycleShard, Silo
-from .base import ReadOnlyAdmin
+from .base import ReadOnlyAdmin, TabularInline
 from .dashboard import Dashboard
 
 
@@ -26,7 +26,7 @@ class SiloAdmin(ReadOnlyAdmin):
     )
 
 
-class CycleShardInline(admin.TabularInline):
+class CycleShardInline(TabularInline):
     """A run's shards: the wallet-id range, cursor, progress and heartbeat of each."""
 
     model = CycleShard

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..models import Season
 from ..services import SeasonSummary
+from .base import ModelAdmin
 
 # The figures of services.season_summary() the pages show, in this order.
 SEASON_FIGURES: tuple[tuple[str, Any], ...] = (
@@ -47,7 +48,7 @@ def _figure_column(name: str, label: Any) -> Any:
 
 
 @admin.register(Season)
-class SeasonAdmin(admin.ModelAdmin):
+class SeasonAdmin(ModelAdmin):
     """Seasons are edited with the usual model permissions (``add_season``,
     ``change_season``, ``delete_season``, ``view_season``). ``Season.clean()`` refuses
     a season that ends before it starts or overlaps another, as form errors.

@@ -16,7 +16,7 @@ class _HasPermission(BasePermission):
     permission: str
 
     @property
-    def message(self) -> str:  # type: ignore[override]
+    def message(self) -> str:
         return f"This needs the permission {self.permission}."
 
     def has_permission(self, request: Request, view: Any) -> bool:

@@ -8,6 +8,7 @@ REST framework views, if any, are not part of it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.generators import SchemaGenerator
@@ -36,10 +37,13 @@ class SakaSchemaGenerator(SchemaGenerator):
 
     def _initialise_endpoints(self) -> None:
         super()._initialise_endpoints()
-        self.endpoints = [endpoint for endpoint in self.endpoints if is_saka_endpoint(endpoint[3])]
+        # drf-spectacular's endpoints are (path, path_regex, method, view) tuples, where
+        # djangorestframework-stubs type REST framework's as (path, method, view).
+        endpoints: Sequence[Any] = self.endpoints or ()
+        self.endpoints = [endpoint for endpoint in endpoints if is_saka_endpoint(endpoint[3])]
 
     def get_schema(self, request: Request | None = None, public: bool = False) -> dict[str, Any]:
-        schema = super().get_schema(request=request, public=public)
+        schema: dict[str, Any] = super().get_schema(request=request, public=public)
         # Set here rather than through SPECTACULAR_SETTINGS, which are the host's.
         schema["info"] = {
             "title": "django-saka",

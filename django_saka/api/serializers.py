@@ -15,7 +15,7 @@ from ..models import AuditRecord, CycleRun, Direction
 # --- query parameters --------------------------------------------------------------
 
 
-class PageQuery(serializers.Serializer):
+class PageQuery(serializers.Serializer[Any]):
     """The parameters of every list: a page of at most ``page_size`` rows after ``cursor``."""
 
     cursor = serializers.CharField(
@@ -76,7 +76,7 @@ class AuditPageQuery(PageQuery):
 # --- answers -------------------------------------------------------------------------
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(serializers.Serializer[Any]):
     """`services.get_balance()`: the wallet's balance and lifetime totals."""
 
     balance = serializers.IntegerField(help_text="Grains in the wallet now.")
@@ -87,7 +87,7 @@ class BalanceSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
 
-class SiloSerializer(serializers.Serializer):
+class SiloSerializer(serializers.Serializer[Any]):
     """`services.get_silo()`: the common pot."""
 
     balance = serializers.IntegerField(help_text="Grains in the silo now.")
@@ -98,7 +98,7 @@ class SiloSerializer(serializers.Serializer):
     last_redistribution_at = serializers.DateTimeField(allow_null=True)
 
 
-class CompostPreviewSerializer(serializers.Serializer):
+class CompostPreviewSerializer(serializers.Serializer[Any]):
     """`services.compost_preview()`: what the next compost would take from the wallet."""
 
     eligible = serializers.BooleanField()
@@ -108,12 +108,12 @@ class CompostPreviewSerializer(serializers.Serializer):
     )
 
 
-class TargetSerializer(serializers.Serializer):
+class TargetSerializer(serializers.Serializer[Any]):
     type = serializers.CharField(help_text='The target\'s model as "app_label.model".')
     id = serializers.CharField(help_text="The target's primary key, as text.")
 
 
-class LedgerRowSerializer(serializers.Serializer):
+class LedgerRowSerializer(serializers.Serializer[Any]):
     """One row of the member's ledger (their metadata and idempotency keys stay with
     the host: they were written by its code, for its code)."""
 
@@ -126,12 +126,12 @@ class LedgerRowSerializer(serializers.Serializer):
     target = TargetSerializer(allow_null=True)
 
 
-class LedgerPageSerializer(serializers.Serializer):
+class LedgerPageSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
     results = LedgerRowSerializer(many=True)
 
 
-class SeasonSerializer(serializers.Serializer):
+class SeasonSerializer(serializers.Serializer[Any]):
     """A season and `services.season_summary()` of it."""
 
     id = serializers.IntegerField(source="season_id")
@@ -146,12 +146,12 @@ class SeasonSerializer(serializers.Serializer):
     active_members = serializers.IntegerField()
 
 
-class SeasonPageSerializer(serializers.Serializer):
+class SeasonPageSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     results = SeasonSerializer(many=True)
 
 
-class CycleRunSerializer(serializers.ModelSerializer):
+class CycleRunSerializer(serializers.ModelSerializer[CycleRun]):
     """A compost or redistribution run with its progress (an unfinished run's counters
     are summed from its shards)."""
 
@@ -194,12 +194,12 @@ class CycleRunSerializer(serializers.ModelSerializer):
         return 100 * run.wallets_done // run.planned_wallets
 
 
-class RunPageSerializer(serializers.Serializer):
+class RunPageSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     results = CycleRunSerializer(many=True)
 
 
-class CycleReportSerializer(serializers.Serializer):
+class CycleReportSerializer(serializers.Serializer[Any]):
     """`services.compost(dry_run=True)`: what a compost would do now (see "Results" in
     the API docs for each field)."""
 
@@ -225,14 +225,14 @@ class CycleReportSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
-class DiscrepancySerializer(serializers.Serializer):
+class DiscrepancySerializer(serializers.Serializer[Any]):
     check = serializers.CharField()
     subject = serializers.CharField()
     expected = serializers.IntegerField()
     found = serializers.IntegerField()
 
 
-class AuditRecordSerializer(serializers.ModelSerializer):
+class AuditRecordSerializer(serializers.ModelSerializer[AuditRecord]):
     """One run of the ledger audit (``created`` is when it started)."""
 
     discrepancies = DiscrepancySerializer(many=True, read_only=True)
@@ -256,7 +256,7 @@ class AuditRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuditPageSerializer(serializers.Serializer):
+class AuditPageSerializer(serializers.Serializer[Any]):
     next = serializers.URLField(allow_null=True)
     results = AuditRecordSerializer(many=True)
 
@@ -264,14 +264,14 @@ class AuditPageSerializer(serializers.Serializer):
 # --- errors --------------------------------------------------------------------------
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[Any]):
     """REST framework's answer to a refused request (not signed in, no permission, not
     found, throttled)."""
 
     detail = serializers.CharField()
 
 
-class SakaErrorSerializer(serializers.Serializer):
+class SakaErrorSerializer(serializers.Serializer[Any]):
     """A `SakaError` (see `django_saka.api.errors`); some errors add their attributes."""
 
     error = serializers.CharField(help_text='The error class in snake case: "daily_limit_reached".')

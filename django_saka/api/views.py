@@ -82,7 +82,7 @@ class SakaAPIView(APIView):
         return handle
 
 
-def _parameters(query: type[Serializer], request: Request) -> dict[str, Any]:
+def _parameters(query: type[Serializer[Any]], request: Request) -> dict[str, Any]:
     """The query parameters, checked: a 400 naming each invalid one."""
     checked = query(data=request.query_params)
     checked.is_valid(raise_exception=True)
@@ -148,7 +148,9 @@ class LedgerView(SakaAPIView):
         parameters = _parameters(api.LedgerQuery, request)
         # The member's own rows, whatever the request says: the user comes from the
         # authentication only. Filtering on user_id (not user) keeps the user table out.
-        rows = Transaction.objects.using(alias()).filter(user_id=request.user.pk)
+        user_id = request.user.pk
+        assert user_id is not None  # IsAuthenticated: never the anonymous user
+        rows = Transaction.objects.using(alias()).filter(user_id=user_id)
         if "direction" in parameters:
             rows = rows.filter(direction=parameters["direction"])
         if "reason" in parameters:
