@@ -34,5 +34,5 @@ class WalletAdmin(ReadOnlyAdmin):
         raise PermissionDenied("Delete the user; its wallet's grains then return to the silo.")
 
     def render_change_form(self, request: HttpRequest, context: Any, *args: Any, **kwargs: Any):
-        context["show_delete_link"] = False
+        context["show_delete"] = False  # the key submit_row reads for its delete link
         return super().render_change_form(request, context, *args, **kwargs)
