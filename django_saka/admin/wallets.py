@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from ..models import Wallet
 from .base import ReadOnlyAdmin, user_search_fields
@@ -31,7 +32,9 @@ class WalletAdmin(ReadOnlyAdmin):
         return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise PermissionDenied("Delete the user; its wallet's grains then return to the silo.")
+        raise PermissionDenied(
+            gettext("Delete the user; its wallet's grains then return to the silo.")
+        )
 
     def render_change_form(self, request: HttpRequest, context: Any, *args: Any, **kwargs: Any):
         context["show_delete"] = False  # the key submit_row reads for its delete link
