@@ -208,9 +208,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser(
-    chromium: Any, live_server: Any, request: pytest.FixtureRequest
-) -> Iterator[Browser]:
+def browser(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Browser]:
     """The shared Chromium on a fresh start (no cookies) and this test's screenshots."""
     name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
     shots = artifacts_dir() / "browser" / name
