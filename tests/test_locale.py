@@ -26,7 +26,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "django_saka"
 PO = SOURCE / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 # The command of docs/development.md, run in django_saka/.
-MAKEMESSAGES = ["makemessages", "--locale", "fr", "--add-location", "file"]
+MAKEMESSAGES = ["makemessages", "--locale", "fr", "--add-location", "file", "--no-obsolete"]
 
 
 @pytest.fixture(scope="module")
