@@ -48,10 +48,10 @@ def missing_browser() -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("SAKA_BROWSER") != "0":
         return
-    browser = [item for item in items if "browser" in item.keywords]
+    browser = [item for item in items if item.get_closest_marker("browser")]
     if browser:
         config.hook.pytest_deselected(items=browser)
-        items[:] = [item for item in items if "browser" not in item.keywords]
+        items[:] = [item for item in items if not item.get_closest_marker("browser")]
 
 
 @pytest.hookimpl(wrapper=True)
