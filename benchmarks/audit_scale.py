@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from statistics import median
 
@@ -102,6 +103,7 @@ def measure(database: str, repeat: int, explain: bool) -> dict:
             }
         )
         print(f"   audit: {runs[-1]['seconds']:.2f} s  {out.getvalue().strip()}", file=sys.stderr)
+    seasons = measure_seasons(repeat)
     plans = []
     if explain:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -135,10 +137,65 @@ def measure(database: str, repeat: int, explain: bool) -> dict:
         "ledger_mb": ledger_mb,
         "ledger_rows": ledger_rows,
         "wallets": wallets,
+        "seasons": seasons,
         "django_saka": django_saka.__file__,
     }
     print(json.dumps(result))
     return result
+
+
+def measure_seasons(repeat: int) -> list[dict]:
+    """Time ``services.season_summary`` REPEAT times for two seasons: the whole ledger,
+    and its last day (the last round of history). The seasons are created in a
+    transaction that is rolled back. Each entry has the season's ledger rows, the
+    times, and the plan of its statement (EXPLAIN ANALYZE)."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from django_saka import services
+    from django_saka.models import Season, Transaction
+
+    if not hasattr(services, "season_summary"):  # a --before commit without seasons
+        return []
+    results = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT MIN(created_at), MAX(created_at) FROM django_saka_transaction")
+            first, last = cursor.fetchone()
+        end = last + timedelta(microseconds=1)
+        for name, start in (
+            ("the whole ledger", first),
+            ("its last day", last - timedelta(days=1)),
+        ):
+            season = Season.objects.create(name=name, start=start, end=end)
+            rows = Transaction.objects.filter(created_at__gte=start, created_at__lt=end).count()
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                summary = services.season_summary(season)
+                times.append(time.perf_counter() - started)
+            with CaptureQueriesContext(connection) as captured:
+                services.season_summary(season)
+            sql = captured.captured_queries[0]["sql"]
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            season.delete()  # seasons may not overlap: make room for the next one
+            results.append(
+                {
+                    "season": name,
+                    "rows": rows,
+                    "seconds": median(times),
+                    "seconds_all": times,
+                    "active_members": summary.active_members,
+                    "plan": plan,
+                }
+            )
+            print(
+                f"   season_summary, {name}: {median(times):.2f} s, {rows:,} rows", file=sys.stderr
+            )
+        transaction.set_rollback(True)
+    return results
 
 
 def _measure_in(tree: Path, database: str, repeat: int, explain: bool) -> dict:

@@ -525,6 +525,20 @@ def audit_table(document: dict) -> str:
     for label, rev, doc in measured:
         runs = ", ".join(f"{s:.2f}" for s in doc["seconds_all"])
         lines.append(f"| {label} | `{rev}` | {doc['seconds']:.2f} | {runs} |")
+    if document.get("seasons"):
+        lines += [
+            "",
+            "`services.season_summary()` on the same ledger (one query; PostgreSQL reads a"
+            " season's rows through the BRIN index on `created_at`):",
+            "",
+            "| season | its ledger rows | median (s) | repetitions (s) |",
+            "|---|---:|---:|---:|",
+        ]
+        for season in document["seasons"]:
+            runs = ", ".join(f"{s:.2f}" for s in season["seconds_all"])
+            lines.append(
+                f"| {season['season']} | {season['rows']:,} | {season['seconds']:.2f} | {runs} |"
+            )
     for label, _, doc in measured:
         lines += ["", f"Statements, {label}:", "", "| statement | s |", "|---|---:|"]
         for statement in doc["statements"]:

@@ -236,7 +236,8 @@ def sqlite_copy(template: Path, target: Path) -> None:
 _EXTRA_ROWS = """
 INSERT INTO django_saka_transaction (user_id, direction, amount, reason, metadata, created_at)
 SELECT user_id, d.direction, 1 + (user_id + %s) %% 50, d.reason, '{}',
-       last_activity_at - (2 * %s + d.step) * INTERVAL '1 hour'
+       NOW() - (%s - %s) * INTERVAL '1 day' - ((user_id::bigint * 7919) %% 86400 + d.step)
+           * INTERVAL '1 second'
 FROM django_saka_wallet
      CROSS JOIN (VALUES ('earn', 'bench_tick', 1), ('spend', 'bench_spend', 0))
          AS d(direction, reason, step)
@@ -258,13 +259,15 @@ WHERE x.id = w.id
 def extend_history(connection, rows: int) -> int:
     """Add earn/spend pairs to the seeded members (PostgreSQL) until the ledger holds
     about ``rows`` rows (within one), and keep every wallet explained by its rows: each
-    pair harvests and spends the same 1..50 grains before the member's last activity,
-    so balances stay as seeded and ``total_harvested`` / ``total_spent`` grow by the
-    pair's amount. The pairs are written round by round (every member's first pair,
-    then every member's second, ...), each round in a shuffled order of the members,
-    so a member's rows lie far apart in the table, next to other members' rows, as in
-    a ledger written over time: reading them member by member (in index order) is
-    random access, not a few sequential streams. Returns the number of ledger rows."""
+    pair harvests and spends the same 1..50 grains, so balances stay as seeded and
+    ``total_harvested`` / ``total_spent`` grow by the pair's amount. The pairs are
+    written round by round (every member's first pair, then every member's second,
+    ...), each round in a shuffled order of the members, so a member's rows lie far
+    apart in the table, next to other members' rows, as in a ledger written over time:
+    reading them member by member (in index order) is random access, not a few
+    sequential streams. Round ``r`` of ``n`` is dated ``n - r`` days ago (a member's
+    moment within the day from their id), so later rows carry later dates, as
+    in a ledger written over time. Returns the number of ledger rows."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")
         present = cursor.fetchone()[0]
@@ -272,9 +275,10 @@ def extend_history(connection, rows: int) -> int:
         members, first = cursor.fetchone()
         pairs = max(0, rows - present) // 2
         each, more = divmod(pairs, members)  # the first ``more`` wallets get one pair more
-        for round_ in range(1, each + (1 if more else 0) + 1):
+        rounds = each + (1 if more else 0)
+        for round_ in range(1, rounds + 1):
             limit = members if round_ <= each else more
-            cursor.execute(_EXTRA_ROWS, [round_, round_, first, limit, round_])
+            cursor.execute(_EXTRA_ROWS, [round_, rounds, round_, first, limit, round_])
         cursor.execute(_EXTRA_TOTALS, [each, first, more])
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT COUNT(*) FROM django_saka_transaction")

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import conf
+from .docs import docs_url
 
-SCHEDULING_DOCS = "docs/scheduling.md"
+SCHEDULING_DOCS = docs_url("scheduling")
 
 
 @register(Tags.compatibility)

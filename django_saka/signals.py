@@ -11,33 +11,32 @@ from __future__ import annotations
 from django.db import transaction as db_transaction
 from django.dispatch import Signal
 
-# Sent after a harvest commits. sender=Transaction.
-# Arguments: transaction (the EARN ledger row), user_id, reason, amount, balance
-# (the wallet balance right after the harvest).
 harvested = Signal()
+"""Sent after a harvest commits. sender=Transaction. Arguments: transaction (the EARN
+ledger row), user_id, reason, amount, balance (the wallet balance right after the
+harvest)."""
 
-# Sent after a spend commits. sender=Transaction.
-# Arguments: transaction (the SPEND ledger row), user_id, reason, amount, balance,
-# target (the supported object or None).
 spent = Signal()
+"""Sent after a spend commits. sender=Transaction. Arguments: transaction (the SPEND ledger
+row), user_id, reason, amount, balance, target (the supported object or None)."""
 
-# Sent after a wallet's balance returned to the silo because its user was deleted.
-# sender=Wallet. Arguments: user_id, amount.
 account_closed = Signal()
+"""Sent after a wallet's balance returned to the silo because its user was deleted.
+sender=Wallet. Arguments: user_id, amount."""
 
-# Sent when a compost or redistribution run starts. sender=CycleRun.
-# Arguments: run (the CycleRun), kind ("compost" or "redistribution"), resumed (True
-# when the run was interrupted earlier and is being finished).
 cycle_started = Signal()
+"""Sent when a compost or redistribution run starts. sender=CycleRun. Arguments: run (the
+CycleRun), kind ("compost" or "redistribution"), resumed (True when the run was
+interrupted earlier and is being finished)."""
 
-# Sent once per committed chunk of a run, never once per wallet. sender=CycleRun.
-# Arguments: run, kind, chunk (1-based number), user_ids (list of int), amounts
-# (list of int, aligned with user_ids).
 cycle_chunk_done = Signal()
+"""Sent once per committed chunk of a run, never once per wallet. sender=CycleRun.
+Arguments: run, kind, chunk (1-based number), user_ids (list of int), amounts (list of
+int, aligned with user_ids)."""
 
-# Sent when a run completes or fails. sender=CycleRun.
-# Arguments: run, kind, report (the CycleReport).
 cycle_finished = Signal()
+"""Sent when a run completes or fails. sender=CycleRun. Arguments: run, kind, report (the
+CycleReport)."""
 
 
 def send(signal: Signal, sender: type, **kwargs: object) -> None:

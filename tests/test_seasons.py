@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from django_saka import services
 from django_saka.models import Season, Wallet
@@ -140,3 +140,16 @@ def test_summary_is_one_query(django_assert_num_queries, make_user):
     season = _season("spring", *SPRING)
     with django_assert_num_queries(1):
         services.season_summary(season)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's (migration 0012)")
+def test_postgresql_finds_a_seasons_rows_through_a_brin_index():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT am.amname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
+            " WHERE c.relname = 'saka_tx_created_brin'"
+        )
+        method, definition = cursor.fetchone()
+    assert method == "brin"
+    assert "(created_at)" in definition

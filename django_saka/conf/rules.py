@@ -10,11 +10,12 @@ from typing import Any
 from django.conf import settings
 
 from ..constants import MAX_GRAINS, SYSTEM_REASONS, looks_like_system_reason
+from ..docs import docs_url
 from ..exceptions import InvalidRate
 from ..rates import parse_rate
 from .defaults import DEFAULT_REASONS, DEFAULTS, FROM_COMPOST_INACTIVITY_DAYS, REASON_KEYS
 
-SETTINGS_DOCS = "docs/settings.md"
+SETTINGS_DOCS = docs_url("settings")
 
 
 @dataclass(frozen=True)
