@@ -92,12 +92,14 @@ def compost(
     shards: int | None = None,
     chunk_size: int | None = None,
     scheduled_for: str | None = None,
+    source: str = "django_saka.tasks.compost",
 ) -> dict[str, Any]:
     """Start (or resume) a compost run and enqueue one task per shard.
 
     ``scheduled_for`` is the occurrence of the schedule that started it (django-q2
     passes it to the schedules ``saka_schedules`` creates): delivered again for the
     same occurrence, the task finds that occurrence's run and starts nothing.
+    ``source`` is recorded on a new run (the admin's button passes "admin").
     """
     done = _done_for(CycleRun.Kind.COMPOST, scheduled_for)
     if done is not None:
@@ -106,7 +108,7 @@ def compost(
         plan_compost(
             shards=shards,
             chunk_size=chunk_size,
-            source="django_saka.tasks.compost",
+            source=source,
             scheduled_for=scheduled_for,
         )
     )
@@ -118,11 +120,12 @@ def redistribute(
     shards: int | None = None,
     chunk_size: int | None = None,
     scheduled_for: str | None = None,
+    source: str = "django_saka.tasks.redistribute",
 ) -> dict[str, Any]:
     """Start (or resume) a redistribution run and enqueue one task per shard.
 
     ``scheduled_for`` as for :func:`compost`: a second delivery for the same
-    occurrence does not pay out a second time.
+    occurrence does not pay out a second time. ``source`` as for :func:`compost`.
     """
     done = _done_for(CycleRun.Kind.REDISTRIBUTION, scheduled_for)
     if done is not None:
@@ -132,7 +135,7 @@ def redistribute(
             rate=rate,
             shards=shards,
             chunk_size=chunk_size,
-            source="django_saka.tasks.redistribute",
+            source=source,
             scheduled_for=scheduled_for,
         )
     )
@@ -150,6 +153,13 @@ def run_shard(run_id: int, number: int) -> dict[str, Any]:
     except CycleAlreadyRunning as busy:
         return {"status": "busy", "run_id": run_id, "shard": number, "message": str(busy)}
     return _result(report, shard=number)
+
+
+def enqueue_unfinished_shards(run: CycleRun) -> list[str]:
+    """Enqueue one :func:`run_shard` task per shard of ``run`` not completed yet (the
+    admin's "Take over" of a dead run); returns the django-q2 task ids. Safe twice: a
+    shard driven by a live worker answers ``busy``, a completed one ``completed``."""
+    return _enqueue_shards(run.pk, engine.unfinished_shards(run))
 
 
 def resume_stalled() -> dict[str, Any]:
@@ -194,11 +204,13 @@ def notify(run_id: int) -> dict[str, Any]:
     return {"status": "enqueued", "run_id": run_id, "tasks": notifications.enqueue(run_id)}
 
 
-def audit() -> dict[str, Any]:
+def audit(*, source: str = "schedule") -> dict[str, Any]:
     """Check the ledger invariants; raises :class:`LedgerAuditFailed` when one is
     broken, so that a broken ledger shows in django-q2's failures. Each run is
-    recorded as an :class:`~django_saka.models.AuditRecord` (source "schedule")."""
-    report = audit_service.audit_ledger(record=True, source="schedule")
+    recorded as an :class:`~django_saka.models.AuditRecord` with ``source`` ("schedule"
+    for the schedule, "admin" for the admin's button). Read-only: a second delivery
+    checks again and leaves a second record."""
+    report = audit_service.audit_ledger(record=True, source=source)
     if not report.ok:
         raise LedgerAuditFailed(str(report), report=report)
     return {

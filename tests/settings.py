@@ -20,7 +20,21 @@ INSTALLED_APPS = [
     "django_q",
     "django_saka",
     "tests.testapp",
+    # The optional HTTP API (django_saka.api): REST framework and its token model.
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
+
+# Tokens first: an anonymous request is answered 401 with "WWW-Authenticate: Token".
+# Sessions serve the test client's force_login().
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # docs/http-api.md: the host's own REST framework views answer SakaError this way.
+    "EXCEPTION_HANDLER": "django_saka.api.handlers.exception_handler",
+}
 
 # django-q2 for the task tests: "sync" runs every enqueued task at once, in-process.
 # The cluster tests start a real qcluster with tests/settings_cluster.py instead.

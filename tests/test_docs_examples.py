@@ -238,6 +238,14 @@ def scheduling() -> dict[str, Any]:
     return {}
 
 
+def http_api() -> dict[str, Any]:
+    given = a_member_with_a_project()
+    # As Django's test client does: the page's POST examples authenticate with a token,
+    # which REST framework does not check for CSRF.
+    given["request"]._dont_enforce_csrf_checks = True
+    return given
+
+
 def nothing() -> dict[str, Any]:
     return {}
 
@@ -249,6 +257,7 @@ PAGES: dict[str, Callable[[], dict[str, Any]]] = {
     "admin.md": admin,
     "cycles.md": cycles,
     "scheduling.md": scheduling,
+    "http-api.md": http_api,
 }
 
 
@@ -366,7 +375,9 @@ def exercise(name: str, value: Any, ns: dict[str, Any]) -> None:
     elif inspect.isfunction(value) and list(inspect.signature(value).parameters)[:1] == ["request"]:
         assert "request" in ns, f"the view {name}() needs a page that gives a request (PAGES)"
         params = inspect.signature(value).parameters
-        response = value(ns["request"], **({"pk": ns["project"].pk} if "pk" in params else {}))
+        # A REST framework @api_view is (request, *args, **kwargs): it takes the URL's pk too.
+        takes_pk = "pk" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        response = value(ns["request"], **({"pk": ns["project"].pk} if takes_pk else {}))
         assert isinstance(response, HttpResponse) and 200 <= response.status_code < 300, (
             f"{name}() answered {response.status_code}: {response.content!r}"
         )

@@ -40,3 +40,15 @@ def test_no_message_points_at_a_source_tree_path():
 
 def test_anchor_is_appended_after_the_page():
     assert docs_url("checks", "django_sakae011") == f"{DOCS_URL}checks/#django_sakae011"
+
+
+def test_the_readme_links_to_the_site_by_absolute_urls_of_pages_that_exist():
+    # The README is the PyPI page, where relative links to docs/*.md do not resolve.
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", readme)
+    assert targets
+    assert not [target for target in targets if "://" not in target]
+    pages = [target[len(DOCS_URL) :] for target in targets if target.startswith(DOCS_URL)]
+    assert len(pages) >= 10
+    missing = [page for page in pages if not (ROOT / "docs" / f"{page.rstrip('/')}.md").is_file()]
+    assert not missing

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ..cycles import engine
 from ..models import CycleRun, CycleShard, Silo
 from .base import ReadOnlyAdmin
+from .dashboard import Dashboard
 
 
 @admin.register(Silo)
@@ -73,6 +74,10 @@ class CycleRunAdmin(ReadOnlyAdmin):
         "duration",
     )
     list_filter = ("kind", "status")
+
+    def get_urls(self) -> list[Any]:
+        # Before the default ones: "<path:object_id>/" would take "dashboard/" too.
+        return [*Dashboard(self).urls(), *super().get_urls()]
 
     @admin.display(description=_("progress"))
     def progress(self, run: CycleRun) -> str:

@@ -1,5 +1,5 @@
-"""The views of docs/api.md, taken from the documentation itself: what readers copy is
-what the tests run."""
+"""The views of docs/api.md and docs/http-api.md, taken from the documentation itself:
+what readers copy is what the tests run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+HTTP_API_DOCS = API_DOCS.parent / "http-api.md"
 
 
 def documented_function(name: str, docs: Path = API_DOCS) -> Callable[..., Any]:
@@ -23,3 +24,5 @@ def documented_function(name: str, docs: Path = API_DOCS) -> Callable[..., Any]:
 
 read_project = documented_function("read_project")
 support_project = documented_function("support_project")
+plant = documented_function("plant", HTTP_API_DOCS)
+plant_without_rest_framework = documented_function("plant_without_rest_framework", HTTP_API_DOCS)
