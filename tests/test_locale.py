@@ -13,14 +13,19 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 
 import django_saka
+from django_saka import services
 from django_saka.models import Wallet
 from django_saka.wording import grains
+from tests.factories import seed_wallets
 
 SOURCE = Path(__file__).resolve().parent.parent / "django_saka"
 PO = SOURCE / "locale" / "fr" / "LC_MESSAGES" / "django.po"
@@ -120,3 +125,20 @@ def test_the_installed_package_speaks_french() -> None:
     with translation.override("fr"):
         assert str(Wallet._meta.verbose_name_plural) == "portefeuilles"
         assert [grains(n) for n in (0, 1, 2)] == ["0 grain", "1 grain", "2 grains"]
+
+
+@pytest.mark.django_db
+def test_the_dashboard_chart_keeps_svg_numbers_in_french(admin_client: Any, settings: Any) -> None:
+    """French writes 12,5 and 1 000; an SVG coordinate must stay 12.5 (a comma made the
+    browser draw every dot at the origin and every bar with no width)."""
+    settings.LANGUAGE_CODE = "fr"
+    settings.USE_THOUSAND_SEPARATOR = True
+    seed_wallets([50_000, 30_000], last_activity_at=timezone.now() - timedelta(days=200))
+    services.compost()  # 8,000 grains: a value the French would group
+    page = admin_client.get(reverse("admin:django_saka_dashboard")).content.decode()
+    assert "Tableau de bord SAKA" in page
+    start = page.index('<svg id="saka-chart"')
+    chart = page[start : page.index("</svg>", start)]
+    numbers = re.findall(r' (?:x|y|cx|cy|width|height|data-value)="([^"]*)"', chart)
+    assert numbers and all(re.fullmatch(r"\d+(\.\d+)?", number) for number in numbers), numbers
+    assert 'data-value="8000"' in chart
