@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.models import StatusModel, TimeFramedModel, TimeStampedModel
@@ -90,7 +91,10 @@ class Wallet(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Wallet of {_user_name(self.user)}: {grains(self.balance)}"
+        return gettext("Wallet of %(user)s: %(grains)s") % {
+            "user": _user_name(self.user),
+            "grains": grains(self.balance),
+        }
 
 
 class Silo(models.Model):
@@ -121,7 +125,7 @@ class Silo(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Silo: {grains(self.balance)}"
+        return gettext("Silo: %(grains)s") % {"grains": grains(self.balance)}
 
 
 class CycleRun(models.Model):
@@ -186,7 +190,11 @@ class CycleRun(models.Model):
         indexes = [models.Index(fields=["kind", "-started_at"], name="saka_run_kind_started_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} run {self.pk} ({self.get_status_display()})"
+        return gettext("%(kind)s run %(id)s (%(status)s)") % {
+            "kind": self.get_kind_display(),
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class CycleShard(StatusModel):
@@ -234,7 +242,11 @@ class CycleShard(StatusModel):
         ]
 
     def __str__(self) -> str:
-        return f"shard {self.number} of run {self.run_id} ({self.status})"
+        return gettext("shard %(number)s of run %(run)s (%(status)s)") % {
+            "number": self.number,
+            "run": self.run_id,
+            "status": self.status,
+        }
 
 
 class PlannedRecipient(models.Model):
@@ -259,7 +271,10 @@ class PlannedRecipient(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"run {self.run_id} -> wallet {self.wallet_id}"
+        return gettext("run %(run)s -> wallet %(wallet)s") % {
+            "run": self.run_id,
+            "wallet": self.wallet_id,
+        }
 
 
 class Transaction(models.Model):
@@ -346,7 +361,12 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         sign = "+" if self.direction == Direction.EARN else "-"
-        return f"{sign}{self.amount} {self.reason} (user {self.user_id})"
+        return gettext("%(sign)s%(amount)s %(reason)s (user %(user)s)") % {
+            "sign": sign,
+            "amount": self.amount,
+            "reason": self.reason,
+            "user": self.user_id,
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -394,7 +414,11 @@ class NotificationDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"run {self.run_id} -> user {self.user_id} at {self.sent_at:%Y-%m-%d %H:%M:%S}"
+        return gettext("run %(run)s -> user %(user)s at %(sent)s") % {
+            "run": self.run_id,
+            "user": self.user_id,
+            "sent": f"{self.sent_at:%Y-%m-%d %H:%M:%S}",
+        }
 
 
 class Season(TimeFramedModel, TimeStampedModel):
@@ -482,7 +506,11 @@ class AuditRecord(StatusModel, TimeStampedModel):
         permissions = [("run_audit", _("Can run the ledger audit"))]
 
     def __str__(self) -> str:
-        return f"audit {self.pk} ({self.status}) at {self.created:%Y-%m-%d %H:%M:%S}"
+        return gettext("audit %(id)s (%(status)s) at %(created)s") % {
+            "id": self.pk,
+            "status": self.status,
+            "created": f"{self.created:%Y-%m-%d %H:%M:%S}",
+        }
 
 
 __all__ = [

@@ -12,6 +12,9 @@ from django.db import connection, connections
 
 from django_saka import services
 
+# Headless Chromium for the tests marked browser (tests/test_browser.py).
+pytest_plugins = ["tests.browser"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under SAKA_REQUIRE_DB=1 (set by .ci/run) a server database must be reachable."""

@@ -78,6 +78,8 @@ def test_a_wallet_alone_cannot_be_deleted_in_the_admin(admin_client, row):
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     changelist = admin_client.get(reverse("admin:django_saka_wallet_changelist"))
     assert b"delete_selected" not in changelist.content
+    change = admin_client.get(reverse("admin:django_saka_wallet_change", args=[wallet.pk]))
+    assert b"deletelink" not in change.content
     wallet.refresh_from_db()
     assert wallet.balance == 10
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..cycles import engine
@@ -84,10 +86,16 @@ class CycleRunAdmin(ReadOnlyAdmin):
         if not run.planned_wallets:
             return "-"
         percent = 100 * run.wallets_done // run.planned_wallets
-        return f"{run.wallets_done:,} / {run.planned_wallets:,} wallets ({percent}%)"
+        return gettext("%(done)s / %(planned)s wallets (%(percent)s%%)") % {
+            "done": number_format(run.wallets_done, force_grouping=True),
+            "planned": number_format(run.planned_wallets, force_grouping=True),
+            "percent": percent,
+        }
 
     @admin.display(description=_("duration"))
     def duration(self, run: CycleRun) -> str:
         end = run.finished_at or run.heartbeat_at
         seconds = max((end - run.started_at).total_seconds(), 0)
-        return f"{seconds:.1f} s" + ("" if run.finished_at else " so far")
+        if run.finished_at:
+            return gettext("%(seconds).1f s") % {"seconds": seconds}
+        return gettext("%(seconds).1f s so far") % {"seconds": seconds}

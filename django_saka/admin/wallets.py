@@ -92,7 +92,9 @@ class WalletAdmin(ReadOnlyAdmin):
         return allowed
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise PermissionDenied("Delete the user; its wallet's grains then return to the silo.")
+        raise PermissionDenied(
+            gettext("Delete the user; its wallet's grains then return to the silo.")
+        )
 
     def render_change_form(
         self,
