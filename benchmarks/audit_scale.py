@@ -152,11 +152,11 @@ def measure_seasons(repeat: int) -> list[dict]:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from django_saka import services
-    from django_saka.models import Season, Transaction
+    from django_saka import models, services
 
-    if not hasattr(services, "season_summary"):  # a --before commit without seasons
+    if not hasattr(models, "Season"):  # a --before commit without seasons
         return []
+    Season, Transaction = models.Season, models.Transaction
     results = []
     with transaction.atomic():
         with connection.cursor() as cursor:
