@@ -9,6 +9,11 @@ failed stay, and the next start resumes the run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .services.results import CycleReport
+
 
 class SakaError(Exception):
     """Base class of every django-saka error."""
@@ -78,7 +83,7 @@ class CycleAlreadyRunning(SakaError):
 class CycleFailed(SakaError):
     """A chunk of a run raised; committed chunks stay, and the next start resumes the run."""
 
-    def __init__(self, message: str, *, report: object) -> None:
+    def __init__(self, message: str, *, report: CycleReport) -> None:
         super().__init__(message)
         self.report = report
 

@@ -56,11 +56,12 @@ def _launch(plan: engine.CyclePlan | CycleReport) -> dict[str, Any]:
     if not launched.shards:
         return _result(launched.report)
     run_id = launched.report.run_id
+    assert run_id is not None  # shards are planned for a recorded run only
     shard_tasks: list[str] = []
     # Enqueued once the run is committed, so no worker can look for it too early: at
     # once outside a transaction, at the caller's commit inside one.
     db_transaction.on_commit(
-        lambda: shard_tasks.extend(_enqueue_shards(run_id, launched.shards)),  # type: ignore[arg-type]
+        lambda: shard_tasks.extend(_enqueue_shards(run_id, launched.shards)),
         using=alias(),
     )
     return _result(launched.report, status="enqueued", shard_tasks=shard_tasks)

@@ -32,6 +32,7 @@ def summary_of(season: Season) -> SeasonSummary:
     cached: SeasonSummary | None = getattr(season, "_saka_summary", None)
     if cached is None:
         cached = services.season_summary(season)
+        # A cache on the instance, which has no such field.
         season._saka_summary = cached  # type: ignore[attr-defined]
     return cached
 

@@ -58,6 +58,7 @@ def operation(**description: Any) -> Callable[[Callable[..., Any]], Callable[...
     """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        # drf-spectacular reads the method's own schema; a function declares no attributes.
         method.schema = AutoSchema  # type: ignore[attr-defined]
         return extend_schema(**description)(method)
 

@@ -151,7 +151,7 @@ class CycleCommand(SakaCommand):
         except CycleAlreadyRunning as refused:
             raise CommandError(f"Refused: {refused}") from None
         except CycleFailed as failed:
-            self._print_summary(failed.report, 1)  # type: ignore[arg-type]
+            self._print_summary(failed.report, 1)
             raise CommandError(str(failed)) from None
         except SakaError as error:
             raise CommandError(str(error)) from None
