@@ -97,6 +97,27 @@ def user(make_user: Callable[..., Any]) -> Any:
     return make_user("alice")
 
 
+@pytest.fixture
+def staff(client: Any, django_user_model: Any) -> Callable[..., Any]:
+    """``staff("start_cycle", ...)``: the test client, signed in as a new staff user who
+    has exactly these django_saka permissions (the admin's pages and actions)."""
+    from django.contrib.auth.models import Permission
+
+    made = iter(range(1, 1000))
+
+    def sign_in(*codenames: str) -> Any:
+        user = django_user_model.objects.create_user(f"staff{next(made)}", is_staff=True)
+        permissions = Permission.objects.filter(
+            content_type__app_label="django_saka", codename__in=codenames
+        )
+        assert permissions.count() == len(codenames), "a permission named here does not exist"
+        user.user_permissions.set(permissions)
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
 def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(i)`` in ``count`` threads released at once; each returns a value or an
     exception instance. Every thread closes its own database connection."""

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -58,25 +57,6 @@ def run_queued() -> list[Any]:
             results.append(pydoc.locate(task["func"])(*task["args"], **task["kwargs"]))
         row.delete()
     return results
-
-
-@pytest.fixture
-def staff(client, django_user_model):
-    """``staff("start_cycle", ...)``: the client, signed in as a new staff user who has
-    exactly these django_saka permissions."""
-    made = iter(range(1, 1000))
-
-    def sign_in(*codenames: str) -> Client:
-        user = django_user_model.objects.create_user(f"staff{next(made)}", is_staff=True)
-        permissions = Permission.objects.filter(
-            content_type__app_label="django_saka", codename__in=codenames
-        )
-        assert permissions.count() == len(codenames), "a permission named here does not exist"
-        user.user_permissions.set(permissions)
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 def messages_of(response) -> list[str]:

@@ -11,7 +11,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -30,25 +29,6 @@ pytestmark = pytest.mark.django_db
 LONG_AGO = timezone.now() - timedelta(days=400)
 YESTERDAY = timezone.now() - timedelta(days=1)
 DASHBOARD = "admin:django_saka_dashboard"
-
-
-@pytest.fixture
-def staff(client, django_user_model):
-    """``staff("view_dashboard", ...)``: the client, signed in as a new staff user who
-    has exactly these django_saka permissions."""
-    made = iter(range(1, 1000))
-
-    def sign_in(*codenames: str):
-        user = django_user_model.objects.create_user(f"staff{next(made)}", is_staff=True)
-        permissions = Permission.objects.filter(
-            content_type__app_label="django_saka", codename__in=codenames
-        )
-        assert permissions.count() == len(codenames), "a permission named here does not exist"
-        user.user_permissions.set(permissions)
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 def cell(page: str, element_id: str) -> str:

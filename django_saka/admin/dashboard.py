@@ -35,6 +35,7 @@ from .. import clock, conf, services
 from ..cycles import engine
 from ..cycles.rules import RedistributionRule
 from ..db import alias
+from ..docs import docs_url
 from ..exceptions import CycleAlreadyRunning
 from ..models import AuditRecord, CycleRun, Season, Wallet
 from ..rates import format_rate
@@ -447,7 +448,10 @@ class Dashboard:
     def settings(self, request: HttpRequest) -> HttpResponse:
         require(request, PERMISSION_VIEW)
         context = self.context(
-            request, gettext("Effective SAKA settings"), sections=effective_settings()
+            request,
+            gettext("Effective SAKA settings"),
+            sections=effective_settings(),
+            settings_docs_url=docs_url("settings"),
         )
         return TemplateResponse(request, "admin/django_saka/settings.html", context)
 
