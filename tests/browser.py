@@ -149,14 +149,19 @@ class Browser:
 
     def click(self, css: str) -> None:
         """Click a link or a button and wait for the page it leads to."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
-        old_page = self.find("html")
+        # A mark on the old page's window: the next page is a new window object without
+        # it. (Waiting for the old <html> element to go stale raced with the navigation:
+        # ChromeDriver sometimes answered "Node with given id does not belong to the
+        # document", an unknown error, instead of "stale element".)
+        self.driver.execute_script("window.sakaLeaving = true;")
         self.find(css).click()
-        WebDriverWait(self.driver, TIMEOUT).until(expected_conditions.staleness_of(old_page))
-        self.wait_until(
-            lambda: self.driver.execute_script("return document.readyState") == "complete"
+        WebDriverWait(self.driver, TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return window.sakaLeaving !== true && document.readyState === 'complete';"
+            )
         )
 
     def submit(self, css: str = "[type=submit]") -> None:
