@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Model
+from django.utils import timezone
 
 from django_saka.constants import COMPOST_REASON, REDISTRIBUTION_REASON
-from django_saka.models import SILO_ID, Direction, Silo, Transaction, Wallet
+from django_saka.cycles import engine
+from django_saka.models import (
+    SILO_ID,
+    CycleRun,
+    CycleShard,
+    Direction,
+    Silo,
+    Transaction,
+    Wallet,
+)
+from django_saka.services.compost import plan_compost
 
 _names = count(1)
 
@@ -126,3 +137,14 @@ def seed_ledger(user: Any, moves: list[Move]) -> list[Transaction]:
 
 def _later(moment: datetime | None, other: datetime) -> datetime:
     return other if moment is None else max(moment, other)
+
+
+def dead_compost_run(wallets: int = 4, shards: int = 2) -> CycleRun:
+    """A compost run planned and left by its worker: ``wallets`` idle wallets to
+    compost, ``shards`` shards, and no heartbeat for an hour."""
+    seed_wallets([500] * wallets, last_activity_at=timezone.now() - timedelta(days=400))
+    run_id = engine.launch(plan_compost(shards=shards)).report.run_id
+    stale = timezone.now() - timedelta(hours=1)
+    CycleRun.objects.filter(pk=run_id).update(heartbeat_at=stale)
+    CycleShard.objects.filter(run_id=run_id).update(heartbeat_at=stale)
+    return CycleRun.objects.get(pk=run_id)

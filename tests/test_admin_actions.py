@@ -22,9 +22,9 @@ from django_q.models import OrmQ
 
 from django_saka import services, tasks
 from django_saka.cycles import engine
-from django_saka.models import AuditRecord, CycleRun, CycleShard, Transaction, Wallet
+from django_saka.models import AuditRecord, CycleRun, Transaction, Wallet
 from django_saka.services.compost import plan_compost
-from tests.factories import seed_wallets
+from tests.factories import dead_compost_run, seed_wallets
 
 pytestmark = pytest.mark.django_db
 
@@ -61,16 +61,6 @@ def run_queued() -> list[Any]:
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-def dead_compost_run(wallets: int = 4, shards: int = 2) -> CycleRun:
-    """A compost run planned and left by its worker: no heartbeat for an hour."""
-    seed_wallets([500] * wallets, last_activity_at=LONG_AGO)
-    run_id = engine.launch(plan_compost(shards=shards)).report.run_id
-    stale = timezone.now() - timedelta(hours=1)
-    CycleRun.objects.filter(pk=run_id).update(heartbeat_at=stale)
-    CycleShard.objects.filter(run_id=run_id).update(heartbeat_at=stale)
-    return CycleRun.objects.get(pk=run_id)
 
 
 # --- every action: POST, CSRF, its own permission -----------------------------------------

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django_saka import services
 from django_saka.admin.dashboard import DASHBOARD_SEASONS
 from django_saka.cycles import engine
-from django_saka.models import CycleRun, CycleShard, Season, Transaction, Wallet
+from django_saka.models import CycleRun, Season, Transaction, Wallet
 from django_saka.services.compost import plan_compost
-from tests.factories import seed_wallets
+from tests.factories import dead_compost_run, seed_wallets
 
 pytestmark = pytest.mark.django_db
 
@@ -49,16 +49,6 @@ def chart_points(page: str) -> list[tuple[str, int, int]]:
             chart.group(0),
         )
     ]
-
-
-def dead_compost_run(wallets: int = 4, shards: int = 2) -> CycleRun:
-    """A compost run planned and left by its worker: no heartbeat for an hour."""
-    seed_wallets([500] * wallets, last_activity_at=LONG_AGO)
-    run_id = engine.launch(plan_compost(shards=shards)).report.run_id
-    stale = timezone.now() - timedelta(hours=1)
-    CycleRun.objects.filter(pk=run_id).update(heartbeat_at=stale)
-    CycleShard.objects.filter(run_id=run_id).update(heartbeat_at=stale)
-    return CycleRun.objects.get(pk=run_id)
 
 
 # --- who may see it ---------------------------------------------------------------------
