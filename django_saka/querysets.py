@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from .models import Transaction, Wallet  # noqa: F401
 
 
+# A person's own move (a harvest or a spend), as opposed to a system move (compost,
+# redistribution, account closing): the rule of activity, for filters and for the
+# filtered aggregates of season summaries.
+OWN_MOVE = ~models.Q(reason__in=SYSTEM_REASONS)
+
+
 def _refuse(action: str) -> NoReturn:
     raise LedgerIsAppendOnly(
         f"The SAKA ledger is append-only: {action} is not allowed. "
@@ -34,14 +40,15 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
 
     def harvests(self) -> TransactionQuerySet:
         """Grains minted by a person's own actions (not redistribution)."""
-        return self.earned().exclude(reason__in=SYSTEM_REASONS)
+        return self.earned().filter(OWN_MOVE)
 
     def user_spends(self) -> TransactionQuerySet:
         """Grains burned by a person's own spending (not compost or account closing)."""
-        return self.spent().exclude(reason__in=SYSTEM_REASONS)
+        return self.spent().filter(OWN_MOVE)
 
     def harvests_since(self, user_id: int, reason: str, since: datetime) -> TransactionQuerySet:
-        """The rows the daily-limit check counts; served by the (user, reason, created_at) index."""
+        """The rows the daily-limit check counts; served by the member-history index
+        (user, created_at), filtered by reason (migration 0010)."""
         return self.filter(user_id=user_id, reason=reason, direction="earn", created_at__gte=since)
 
     def supporting(self, content_type_id: int, object_id: str) -> TransactionQuerySet:

@@ -5,17 +5,11 @@ from __future__ import annotations
 from django.db.models import BigIntegerField, Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from ..constants import (
-    ACCOUNT_CLOSED_REASON,
-    COMPOST_REASON,
-    REDISTRIBUTION_REASON,
-    SYSTEM_REASONS,
-)
+from ..constants import ACCOUNT_CLOSED_REASON, COMPOST_REASON, REDISTRIBUTION_REASON
 from ..db import alias
 from ..models import Direction, Season, Transaction
+from ..querysets import OWN_MOVE
 from .results import SeasonSummary
-
-_OWN = ~Q(reason__in=SYSTEM_REASONS)  # a member's own harvest or spend
 
 
 def _total(condition: Q) -> Coalesce:
@@ -24,13 +18,13 @@ def _total(condition: Q) -> Coalesce:
 
 # Each figure of a summary, as a filtered aggregate over the season's ledger rows.
 _FIGURES = {
-    "harvested": _total(_OWN & Q(direction=Direction.EARN)),
-    "spent": _total(_OWN & Q(direction=Direction.SPEND)),
+    "harvested": _total(OWN_MOVE & Q(direction=Direction.EARN)),
+    "spent": _total(OWN_MOVE & Q(direction=Direction.SPEND)),
     "composted": _total(Q(reason=COMPOST_REASON)),
     "redistributed": _total(Q(reason=REDISTRIBUTION_REASON)),
     "closed": _total(Q(reason=ACCOUNT_CLOSED_REASON)),
     # Activity is a member's own harvest or spend, as everywhere in the app.
-    "active_members": Count("user_id", filter=_OWN, distinct=True),
+    "active_members": Count("user_id", filter=OWN_MOVE, distinct=True),
 }
 
 
