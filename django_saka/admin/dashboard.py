@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -163,12 +164,15 @@ def dashboard_seasons(now: datetime) -> list[SeasonRow]:
 
 
 def progress_of(run: CycleRun) -> str:
+    """``1,000 / 2,000 wallets (50%)``, from the run's counters as they are (the caller
+    brings an unfinished run's live ones: ``engine.with_live_progress``); the run list
+    and the dashboard both show it."""
     if not run.planned_wallets:
         return "-"
     percent = 100 * run.wallets_done // run.planned_wallets
-    return gettext("%(done)s / %(planned)s wallets (%(percent)d%%)") % {
-        "done": f"{run.wallets_done:,}",
-        "planned": f"{run.planned_wallets:,}",
+    return gettext("%(done)s / %(planned)s wallets (%(percent)s%%)") % {
+        "done": number_format(run.wallets_done, force_grouping=True),
+        "planned": number_format(run.planned_wallets, force_grouping=True),
         "percent": percent,
     }
 

@@ -6,14 +6,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..cycles import engine
 from ..models import CycleRun, CycleShard, Silo
 from .base import ReadOnlyAdmin, TabularInline
-from .dashboard import Dashboard
+from .dashboard import Dashboard, progress_of
 
 
 @admin.register(Silo)
@@ -82,15 +81,7 @@ class CycleRunAdmin(ReadOnlyAdmin):
     @admin.display(description=_("progress"))
     def progress(self, run: CycleRun) -> str:
         # An unfinished run's counters live on its shards until they complete.
-        run = engine.with_live_progress(run)
-        if not run.planned_wallets:
-            return "-"
-        percent = 100 * run.wallets_done // run.planned_wallets
-        return gettext("%(done)s / %(planned)s wallets (%(percent)s%%)") % {
-            "done": number_format(run.wallets_done, force_grouping=True),
-            "planned": number_format(run.planned_wallets, force_grouping=True),
-            "percent": percent,
-        }
+        return progress_of(engine.with_live_progress(run))
 
     @admin.display(description=_("duration"))
     def duration(self, run: CycleRun) -> str:
